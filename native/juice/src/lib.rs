@@ -1,0 +1,2 @@
+//! Sans-IO AMP/JUICE box framing.
+#![warn(missing_docs)]

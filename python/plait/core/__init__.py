@@ -1,0 +1,1 @@
+"""The runtime: event loop, services, endpoints, transports, cred and plugins."""

@@ -1,0 +1,1 @@
+"""Epsilon: time, cooperative scheduling and versions."""

@@ -1,0 +1,1 @@
+"""Vertex: peer-to-peer addressing; JUICE/AMP first."""
