@@ -1,9 +1,14 @@
 //! `plait._native`: thin pyo3 wrappers over plait's pure-Rust cores.
+//!
+//! Only conversions between Python objects and the cores' Rust types live here.
 use pyo3::prelude::*;
+
+mod juice;
 
 /// The `plait._native` module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    juice::register(m)?;
     Ok(())
 }

@@ -1,0 +1,251 @@
+//! AMP box framing: `JuiceError`, `BoxDecoder`, `encode_box`, `encode_boxes`.
+
+use plait_juice::{encode_pair, end_box, BoxRef, Decoder, Limits};
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::{PyBufferError, PyTypeError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+pyo3::create_exception!(
+    plait._native,
+    JuiceError,
+    PyValueError,
+    "An AMP framing violation; the message says what and where.\n\n\
+     When raised by ``BoxDecoder.feed``, ``boxes`` holds the boxes completed in that same\n\
+     chunk before the violation."
+);
+
+/// Registers the AMP names on the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let error_type = py.get_type::<JuiceError>();
+    error_type.setattr("boxes", PyList::empty(py))?;
+    m.add("JuiceError", error_type)?;
+    m.add_class::<BoxDecoder>()?;
+    m.add_function(wrap_pyfunction!(encode_box, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_boxes, m)?)?;
+    Ok(())
+}
+
+/// A new `bytes` object holding `data`.
+#[inline]
+fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    // A slice never exceeds isize::MAX bytes, so the length cast is lossless.
+    // SAFETY: the pointer and length describe `data`, which outlives the call; the result is
+    // a new reference or NULL with an exception set, which `from_owned_ptr_or_err` handles.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t),
+        )
+    }
+}
+
+/// One decoded box as a new `dict[bytes, bytes]`.
+#[inline]
+fn box_to_dict<'py>(py: Python<'py>, decoded: BoxRef<'_>) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (key, value) in decoded {
+        let key = new_bytes(py, key)?;
+        let value = new_bytes(py, value)?;
+        // SAFETY: all three are valid objects held by `Bound`s; PyDict_SetItem does not steal.
+        if unsafe { ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) } < 0 {
+            return Err(PyErr::fetch(py));
+        }
+    }
+    Ok(dict)
+}
+
+/// An incremental AMP box decoder: feed it bytes in any chunking, get complete boxes.
+#[pyclass(module = "plait._native")]
+pub(crate) struct BoxDecoder {
+    decoder: Decoder,
+    /// Set when building the Python result failed mid-feed (boxes were lost), which leaves the
+    /// decoder unusable just like a framing violation does.
+    broken: Option<String>,
+}
+
+impl BoxDecoder {
+    fn feed_slice<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
+        if let Some(reason) = &self.broken {
+            return Err(JuiceError::new_err(format!(
+                "decoder is unusable after an earlier error: {reason}"
+            )));
+        }
+        let boxes = PyList::empty(py);
+        let mut failure: Option<PyErr> = None;
+        let result = self.decoder.feed_with(data, |decoded| {
+            if failure.is_some() {
+                return;
+            }
+            if let Err(err) = box_to_dict(py, decoded).and_then(|d| boxes.append(d)) {
+                failure = Some(err);
+            }
+        });
+        if let Some(err) = failure {
+            self.broken = Some(err.to_string());
+            return Err(err);
+        }
+        match result {
+            Ok(()) => Ok(boxes),
+            Err(violation) => {
+                let err = JuiceError::new_err(violation.to_string());
+                err.value(py).setattr("boxes", boxes)?;
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Converts a limit argument, rejecting negatives with ValueError.
+fn limit(name: &str, value: i64) -> PyResult<usize> {
+    usize::try_from(value)
+        .map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, not {value}")))
+}
+
+#[pymethods]
+impl BoxDecoder {
+    #[new]
+    // Literal defaults so that __text_signature__ (and stubtest) shows them; the test in
+    // tests/vertex/test_native_juice.py checks they match Limits::default().
+    #[pyo3(signature = (max_box_size = 4194304, max_keys = 1024))]
+    fn new(max_box_size: i64, max_keys: i64) -> PyResult<Self> {
+        let limits = Limits {
+            max_box_size: limit("max_box_size", max_box_size)?,
+            max_keys: limit("max_keys", max_keys)?,
+        };
+        Ok(BoxDecoder {
+            decoder: Decoder::new(limits),
+            broken: None,
+        })
+    }
+
+    /// Feeds bytes; returns the boxes they complete, in order, as ``dict[bytes, bytes]``.
+    ///
+    /// Raises JuiceError on a framing violation, and again on every later call.
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if let Ok(bytes) = data.cast::<PyBytes>() {
+            return self.feed_slice(py, bytes.as_bytes());
+        }
+        let buffer = PyBuffer::<u8>::get(data)?;
+        if !buffer.is_c_contiguous() {
+            return Err(PyBufferError::new_err("BoxDecoder.feed needs a contiguous buffer"));
+        }
+        // SAFETY: the buffer is C-contiguous with u8 items, so `buf_ptr` points at
+        // `len_bytes` initialised bytes, kept alive (and, for bytearray, unresizable) by the
+        // buffer export we hold until the end of this function. Only our own code runs while
+        // the slice is alive: building bytes and dicts calls no Python code.
+        let data = unsafe {
+            std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>().cast_const(), buffer.len_bytes())
+        };
+        let result = self.feed_slice(py, data);
+        buffer.release(py);
+        result
+    }
+
+    /// Bytes held of an incomplete box.
+    #[getter]
+    fn buffered(&self) -> usize {
+        self.decoder.buffered()
+    }
+
+    fn __repr__(&self) -> String {
+        let limits = self.decoder.limits();
+        format!(
+            "<BoxDecoder max_box_size={} max_keys={} buffered={}{}>",
+            limits.max_box_size,
+            limits.max_keys,
+            self.decoder.buffered(),
+            if self.decoder.error().is_some() || self.broken.is_some() { " failed" } else { "" }
+        )
+    }
+}
+
+/// Appends the UTF-8 or raw bytes of a key or value.
+#[inline]
+fn with_bytes<R>(
+    obj: &Bound<'_, PyAny>,
+    what: &str,
+    f: impl FnOnce(&[u8]) -> R,
+) -> PyResult<R> {
+    if let Ok(bytes) = obj.cast::<PyBytes>() {
+        Ok(f(bytes.as_bytes()))
+    } else if let Ok(text) = obj.cast::<PyString>() {
+        Ok(f(text.to_str()?.as_bytes()))
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "AMP box {what}s must be bytes or str, not {}",
+            obj.get_type().name()?
+        )))
+    }
+}
+
+fn encode_pair_into(
+    out: &mut Vec<u8>,
+    key: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    with_bytes(key, "key", |key| {
+        with_bytes(value, "value", |value| {
+            encode_pair(out, key, value).map_err(|e| JuiceError::new_err(e.to_string()))
+        })
+    })???;
+    Ok(())
+}
+
+/// Appends one Python mapping as a box to `out`; on error `out` is left as it was.
+fn encode_mapping_into(out: &mut Vec<u8>, mapping: &Bound<'_, PyAny>) -> PyResult<()> {
+    let start = out.len();
+    let result = (|| {
+        if let Ok(dict) = mapping.cast::<PyDict>() {
+            for (key, value) in dict.iter() {
+                encode_pair_into(out, &key, &value)?;
+            }
+        } else {
+            for item in mapping.call_method0("items")?.try_iter()? {
+                let item = item?;
+                let pair = item.cast::<PyTuple>().map_err(|_| {
+                    PyTypeError::new_err("mapping items() must yield (key, value) tuples")
+                })?;
+                if pair.len() != 2 {
+                    return Err(PyTypeError::new_err(
+                        "mapping items() must yield (key, value) tuples",
+                    ));
+                }
+                encode_pair_into(out, &pair.get_item(0)?, &pair.get_item(1)?)?;
+            }
+        }
+        end_box(out);
+        Ok(())
+    })();
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+/// Encodes one box (a mapping of bytes or str to bytes or str; str as UTF-8).
+#[pyfunction]
+fn encode_box<'py>(py: Python<'py>, r#box: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let mut out = Vec::with_capacity(256);
+    encode_mapping_into(&mut out, r#box)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// Encodes boxes one after another into one bytes object.
+#[pyfunction]
+fn encode_boxes<'py>(
+    py: Python<'py>,
+    boxes: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut out = Vec::with_capacity(1024);
+    for mapping in boxes.try_iter()? {
+        encode_mapping_into(&mut out, &mapping?)?;
+    }
+    Ok(PyBytes::new(py, &out))
+}
