@@ -62,7 +62,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.failed or (report.skipped and entry["outcome"] == "passed"):
         entry["outcome"] = "skipped" if report.skipped else f"failed in {report.when}"
         if report.skipped and isinstance(report.longrepr, tuple):
-            entry["message"] = str(report.longrepr[2])
+            entry["message"] = str(report.longrepr[2]).removeprefix("Skipped: ")
         else:
             text = str(report.longrepr or "").strip().splitlines()
             errors = [line for line in text if line.startswith("E ")]

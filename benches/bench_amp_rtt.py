@@ -1,0 +1,209 @@
+"""AMP command round trips over loopback TCP: plait.vertex.juice beside Twisted AMP.
+
+The command is ``Sum(a: Integer, b: Integer) -> total: Integer`` on both sides, with a
+synchronous responder. Client and server of a pair are the same implementation, in this
+process: plait on the persistent uvloop loop, Twisted on its default (epoll) reactor driven
+by hand. TCP_NODELAY is on for both (uvloop sets it; the Twisted side sets it explicitly,
+so Nagle does not penalise Twisted's pipelined asks).
+
+``amp-rtt-1``: a round is ``RTT1_BATCH`` calls, one at a time.
+``amp-rtt-100``: a round is ``RTT100_BATCH`` calls with 100 outstanding at all times
+(100 workers each make their share of calls back to back; in Twisted, 100 callback chains).
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from _harness import HOST, pedantic, record, run_batch, size
+
+WINDOW = 100
+RTT1_BATCH = size(300, 10)
+RTT1_ROUNDS = size(10, 2)
+RTT100_BATCH = size(WINDOW * 30, WINDOW * 2)
+RTT100_ROUNDS = size(8, 2)
+
+
+def _record(benchmark: Any, impl: str, n: int) -> None:
+    record(benchmark, impl, per_round=n, unit="calls")
+
+
+# ====================================================================== Twisted
+
+
+def _twisted_amp_classes() -> tuple[Any, Any, Any]:
+    from twisted.protocols import amp
+
+    class Sum(amp.Command):
+        commandName = b"Sum"
+        arguments = [(b"a", amp.Integer()), (b"b", amp.Integer())]
+        response = [(b"total", amp.Integer())]
+
+    class SumServer(amp.AMP):
+        def connectionMade(self) -> None:  # noqa: N802
+            super().connectionMade()
+            self.transport.setTcpNoDelay(True)
+            self.factory.instances.append(self)
+
+        @Sum.responder
+        def sum(self, a: int, b: int) -> dict[str, int]:
+            return {"total": a + b}
+
+    class SumClient(amp.AMP):
+        def connectionMade(self) -> None:  # noqa: N802
+            super().connectionMade()
+            self.transport.setTcpNoDelay(True)
+
+    return Sum, SumServer, SumClient
+
+
+def _twisted_batch(proto: Any, command: Any, total: int, window: int) -> Any:
+    """Fire ``total`` calls keeping ``window`` outstanding; a Deferred firing when all answer."""
+    from twisted.internet import defer
+
+    done = defer.Deferred()
+    state = {"issued": 0, "answered": 0}
+
+    def answered(result: dict[str, int], a: int) -> None:
+        if result["total"] != a + 1:
+            raise AssertionError(f"Sum({a}, 1) -> {result!r}")
+        state["answered"] += 1
+        if state["issued"] < total:
+            issue()
+        elif state["answered"] == total and not done.called:
+            done.callback(None)
+
+    def failed(failure: Any) -> None:
+        if not done.called:
+            done.errback(failure)
+
+    def issue() -> None:
+        a = state["issued"]
+        state["issued"] = a + 1
+        proto.callRemote(command, a=a, b=1).addCallback(answered, a).addErrback(failed)
+
+    for _ in range(min(window, total)):
+        issue()
+    return done
+
+
+@pytest.fixture(scope="module")
+def twisted_amp(twisted: Any) -> Iterator[tuple[Any, Any]]:
+    from twisted.internet import endpoints, protocol
+
+    sum_cmd, server_cls, client_cls = _twisted_amp_classes()
+    reactor = twisted.reactor
+    factory = protocol.Factory.forProtocol(server_cls)
+    factory.instances = []
+    port = reactor.listenTCP(0, factory, interface=HOST)
+    endpoint = endpoints.TCP4ClientEndpoint(reactor, HOST, port.getHost().port)
+    client = twisted.run(endpoints.connectProtocol(endpoint, client_cls()), timeout=10)
+    assert twisted.run(client.callRemote(sum_cmd, a=2, b=3), timeout=10) == {"total": 5}
+    yield client, sum_cmd
+    client.transport.loseConnection()
+    twisted.run(port.stopListening(), timeout=10)
+    twisted.spin(0.01)
+
+
+@pytest.mark.benchmark(group="amp-rtt-1")
+def test_amp_rtt_1_twisted(benchmark: Any, twisted: Any, twisted_amp: tuple[Any, Any]) -> None:
+    client, sum_cmd = twisted_amp
+    _record(benchmark, "twisted", RTT1_BATCH)
+    pedantic(benchmark, lambda: twisted.run(_twisted_batch(client, sum_cmd, RTT1_BATCH, 1)),
+             RTT1_ROUNDS)
+
+
+@pytest.mark.benchmark(group="amp-rtt-100")
+def test_amp_rtt_100_twisted(benchmark: Any, twisted: Any,
+                             twisted_amp: tuple[Any, Any]) -> None:
+    client, sum_cmd = twisted_amp
+    _record(benchmark, "twisted", RTT100_BATCH)
+    pedantic(benchmark,
+             lambda: twisted.run(_twisted_batch(client, sum_cmd, RTT100_BATCH, WINDOW)),
+             RTT100_ROUNDS)
+
+
+# ====================================================================== plait
+
+
+def _plait_amp_classes() -> tuple[Any, Any, Any]:
+    juice = pytest.importorskip("plait.vertex.juice",
+                                reason="plait.vertex.juice is not written yet")
+    missing = [n for n in ("AMP", "Command", "Integer") if not hasattr(juice, n)]
+    if missing:
+        pytest.skip(f"plait.vertex.juice lacks {', '.join(missing)} yet")
+
+    class Sum(juice.Command):  # type: ignore[misc, name-defined]
+        command_name = "Sum"
+        arguments = [("a", juice.Integer()), ("b", juice.Integer())]
+        response = [("total", juice.Integer())]
+
+    class SumServer(juice.AMP):  # type: ignore[misc, name-defined]
+        @Sum.responder
+        def sum(self, a: int, b: int) -> dict[str, int]:
+            return {"total": a + b}
+
+    return Sum, SumServer, juice.AMP
+
+
+async def _plait_connect(server_cls: Any, client_cls: Any) -> tuple[Any, Any]:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(server_cls, HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    _, client = await loop.create_connection(client_cls, HOST, port)
+    return server, client
+
+
+async def _plait_batch(client: Any, command: Any, total: int, window: int) -> None:
+    call = client.call_remote
+
+    async def worker(first: int, n: int) -> None:
+        for a in range(first, first + n):
+            result = await call(command, a=a, b=1)
+            if result["total"] != a + 1:
+                raise AssertionError(f"Sum({a}, 1) -> {result!r}")
+
+    if window == 1:
+        await worker(0, total)
+        return
+    share = total // window
+    await asyncio.gather(*(worker(i * share, share) for i in range(window)))
+
+
+@pytest.fixture(scope="module")
+def plait_amp(uv_loop: asyncio.AbstractEventLoop) -> Iterator[tuple[Any, Any]]:
+    sum_cmd, server_cls, client_cls = _plait_amp_classes()
+    server, client = uv_loop.run_until_complete(_plait_connect(server_cls, client_cls))
+
+    async def check() -> Any:
+        return await client.call_remote(sum_cmd, a=2, b=3)
+
+    assert run_batch(uv_loop, check) == {"total": 5}
+    yield client, sum_cmd
+    client.close()
+    server.close()
+    run_batch(uv_loop, server.wait_closed)
+
+
+@pytest.mark.benchmark(group="amp-rtt-1")
+def test_amp_rtt_1_plait(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
+                         plait_amp: tuple[Any, Any]) -> None:
+    client, sum_cmd = plait_amp
+    _record(benchmark, "plait", RTT1_BATCH)
+    pedantic(benchmark,
+             lambda: run_batch(uv_loop, lambda: _plait_batch(client, sum_cmd, RTT1_BATCH, 1)),
+             RTT1_ROUNDS)
+
+
+@pytest.mark.benchmark(group="amp-rtt-100")
+def test_amp_rtt_100_plait(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
+                           plait_amp: tuple[Any, Any]) -> None:
+    client, sum_cmd = plait_amp
+    _record(benchmark, "plait", RTT100_BATCH)
+    pedantic(benchmark,
+             lambda: run_batch(uv_loop,
+                               lambda: _plait_batch(client, sum_cmd, RTT100_BATCH, WINDOW)),
+             RTT100_ROUNDS)

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Run plait's benchmarks beside their peers and print the side-by-side table with ratios.
+
+    .venv/bin/python benches/run.py                 # everything (what `make bench` runs)
+    .venv/bin/python benches/run.py --quick         # smoke run: tiny batches, few rounds
+    .venv/bin/python benches/run.py --group amp-decode      # one group (repeatable)
+    .venv/bin/python benches/run.py -k twisted      # pytest -k expression
+    .venv/bin/python benches/run.py --list          # the groups and their targets
+
+Throughput is the median round: units per round / median round time. Ratios are
+plait / peer from this one run, same interpreter. Benchmarks never fail the build:
+the exit status is 0 whatever the figures (2 on a usage error).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCHES = Path(__file__).resolve().parent
+ROOT = BENCHES.parent
+
+
+@dataclass(frozen=True)
+class Target:
+    peer: str
+    minimum: float | None  # plait/peer throughput ratio to reach; None: no target, shown only
+    label: str = ""
+
+
+# group -> (what is measured, the comparisons to print in order)
+GROUPS: dict[str, tuple[str, list[Target]]] = {
+    "amp-encode": ("AMP box encode, 1 box of 6 keys", [Target("twisted", None)]),
+    "amp-decode": ("AMP box decode, 1000 boxes in one buffer", [Target("twisted", 25.0)]),
+    "amp-rtt-1": ("AMP Sum round trips, 1 outstanding", [Target("twisted", 8.0)]),
+    "amp-rtt-100": ("AMP Sum round trips, 100 outstanding", [Target("twisted", 20.0)]),
+    "echo-rtt-64B": ("echo 64 B request/response", [
+        Target("uvloop", 1 / 1.10, ">=0.91x (adds <=10%)"), Target("twisted", None)]),
+    "echo-stream-64B": ("stream 64 B writes, 64 per loop iteration", [
+        Target("twisted", 1.0), Target("uvloop", None)]),
+}
+IMPL_ORDER = ["plait", "uvloop", "twisted"]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="benches/run.py",
+        description="Run plait's benchmarks beside Twisted and bare uvloop; print ratios.",
+    )
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: tiny batches and few rounds (figures are not meaningful)")
+    p.add_argument("--group", action="append", default=[], metavar="GROUP",
+                   choices=sorted(GROUPS), help="run only this group (repeatable): %(choices)s")
+    p.add_argument("-k", dest="keyword", metavar="EXPR",
+                   help="pytest -k expression over benchmark names, e.g. 'rtt and not twisted'")
+    p.add_argument("--list", action="store_true", help="list groups and targets, run nothing")
+    p.add_argument("--json", metavar="PATH", help="also keep pytest-benchmark's JSON here")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show pytest's own output (its per-benchmark tables)")
+    return p.parse_args(argv)
+
+
+def pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "pytest", str(BENCHES),
+        "-p", "no:cacheprovider",
+        "-o", "python_files=bench_*.py",
+        "-q", "-rfEs",
+        f"--benchmark-json={json_path}",
+        "--benchmark-sort=name",
+        "--benchmark-columns=min,median,max,rounds,iterations",
+        "--benchmark-group-by=group",
+    ]
+    if args.quick:
+        cmd += ["--benchmark-max-time=0.02", "--benchmark-min-rounds=2",
+                "--benchmark-warmup=off"]
+    else:
+        cmd += ["--benchmark-max-time=1.0", "--benchmark-min-rounds=10",
+                "--benchmark-warmup=on", "--benchmark-warmup-iterations=2000"]
+    for group in args.group:
+        cmd += ["--bench-group", group]
+    if args.keyword:
+        cmd += ["-k", args.keyword]
+    return cmd
+
+
+def fmt_rate(value: float, unit: str) -> str:
+    if unit == "MB/s":
+        return f"{value:,.1f} MB/s"
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:,.2f}{suffix} {unit}"
+    return f"{value:,.1f} {unit}"
+
+
+def throughput(bench: dict[str, Any]) -> tuple[float, str]:
+    """Units per second from the median round, and the unit's name."""
+    extra = bench.get("extra_info", {})
+    median = bench["stats"]["median"]
+    if extra.get("bytes_per_round"):
+        return extra["bytes_per_round"] / median / 1e6, "MB/s"
+    unit = extra.get("unit", "ops")
+    return extra.get("per_round", 1) / median, f"{unit}/s"
+
+
+def table(results: dict[str, Any], outcomes: dict[str, Any], quick: bool) -> str:
+    by_group: dict[str, dict[str, dict[str, Any]]] = {}
+    for bench in results.get("benchmarks", []):
+        impl = bench.get("extra_info", {}).get("impl") or bench["name"].rsplit("_", 1)[-1]
+        by_group.setdefault(bench["group"], {})[impl] = bench
+    problems: dict[str, dict[str, str]] = {}
+    for entry in outcomes.values():
+        if entry.get("outcome") != "passed" and entry.get("group"):
+            problems.setdefault(entry["group"], {})[entry["impl"]] = (
+                f"{entry['outcome']}: {entry.get('message', '')}".strip())
+    groups = [g for g in GROUPS if g in by_group or g in problems]
+    groups += sorted(g for g in set(by_group) | set(problems) if g not in GROUPS)
+
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    header = ["group", "plait", "uvloop", "twisted", "ratio", "target", "met"]
+    for group in groups:
+        benches = by_group.get(group, {})
+        rates = {impl: throughput(b) for impl, b in benches.items()}
+        cells = []
+        for impl in IMPL_ORDER:
+            if impl in rates:
+                cells.append(fmt_rate(*rates[impl]))
+            elif impl in problems.get(group, {}):
+                cells.append(problems[group][impl].split(":")[0])
+                notes.append(f"{group} [{impl}] {problems[group][impl]}")
+            else:
+                cells.append("")
+        targets = GROUPS.get(group, ("", []))[1] or [Target(i, None) for i in rates if i != "plait"]
+        first = True
+        for target in targets:
+            if "plait" in rates and target.peer in rates:
+                ratio = rates["plait"][0] / rates[target.peer][0]
+                ratio_s = f"{ratio:.2f}x vs {target.peer}"
+                met = "" if target.minimum is None else ("yes" if ratio >= target.minimum else "NO")
+            else:
+                ratio_s, met = f"n/a vs {target.peer}", ("" if target.minimum is None else "n/a")
+            target_s = target.label or ("" if target.minimum is None else f">={target.minimum:g}x")
+            rows.append(([group] + cells if first else [""] * 4) + [ratio_s, target_s, met])
+            first = False
+
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    rule = "  ".join("-" * w for w in widths)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [line(header), rule] + [line(r) for r in rows] + [rule]
+    machine = results.get("machine_info", {})
+    out.append(
+        f"ratio = plait/peer throughput, medians of one run; "
+        f"Python {machine.get('python_version', '?')} on {machine.get('cpu', {}).get('count', '?')}"
+        f" CPU(s){'; --quick: figures are NOT meaningful' if quick else ''}")
+    for group in groups:
+        out.append(f"  {group}: {GROUPS.get(group, ('',))[0]}")
+    out += [f"  ! {n}" for n in notes]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.list:
+        for group, (what, targets) in GROUPS.items():
+            tgt = ", ".join(t.label or (f">={t.minimum:g}x vs {t.peer}" if t.minimum else
+                                        f"vs {t.peer}") for t in targets)
+            print(f"{group:18} {what}  [{tgt}]")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="plait-bench-") as tmp:
+        json_path = Path(args.json) if args.json else Path(tmp) / "bench.json"
+        report_path = Path(tmp) / "outcomes.json"
+        env = dict(os.environ, PLAIT_BENCH_REPORT=str(report_path))
+        if args.quick:
+            env["PLAIT_BENCH_QUICK"] = "1"
+        else:
+            env.pop("PLAIT_BENCH_QUICK", None)
+        cmd = pytest_command(args, json_path)
+        print("running:", " ".join(cmd[2:]), flush=True)
+        if args.verbose:
+            proc = subprocess.run(cmd, cwd=ROOT, env=env)
+        else:
+            proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+            # pytest's short summary (failures, errors, skips), not its wide tables
+            lines = proc.stdout.splitlines()
+            keep = False
+            for text in lines:
+                if "short test summary info" in text:
+                    keep = True
+                if keep or text.startswith(("ERROR ", "FAILED ")):
+                    print(text)
+        if proc.returncode not in (0, 1):
+            print(f"pytest exited with status {proc.returncode}", file=sys.stderr)
+            if not args.verbose and proc.stdout:
+                print("\n".join(proc.stdout.splitlines()[-40:]), file=sys.stderr)
+        try:
+            results = json.loads(json_path.read_text())
+        except (OSError, ValueError):
+            results = {}
+        try:
+            outcomes = json.loads(report_path.read_text())
+        except (OSError, ValueError):
+            outcomes = {}
+        if not results and not outcomes:
+            print("no benchmark results", file=sys.stderr)
+            return 0
+        print()
+        print(table(results, outcomes, args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
