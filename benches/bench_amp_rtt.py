@@ -22,9 +22,9 @@ from _harness import HOST, pedantic, record, run_batch, size
 
 WINDOW = 100
 RTT1_BATCH = size(300, 10)
-RTT1_ROUNDS = size(10, 2)
+RTT1_ROUNDS = size(30, 2)
 RTT100_BATCH = size(WINDOW * 30, WINDOW * 2)
-RTT100_ROUNDS = size(8, 2)
+RTT100_ROUNDS = size(15, 2)
 
 
 def _record(benchmark: Any, impl: str, n: int) -> None:

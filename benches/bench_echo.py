@@ -24,11 +24,11 @@ from _harness import HOST, pedantic, record, run_batch, size
 
 PAYLOAD = b"x" * 64
 RTT_BATCH = size(500, 20)
-RTT_ROUNDS = size(15, 2)
+RTT_ROUNDS = size(40, 2)
 STREAM_BURST = 64
 STREAM_ITERS = size(256, 8)
 STREAM_TOTAL = len(PAYLOAD) * STREAM_BURST * STREAM_ITERS
-STREAM_ROUNDS = size(15, 2)
+STREAM_ROUNDS = size(40, 2)
 
 
 def _rtt_record(benchmark: Any, impl: str) -> None:

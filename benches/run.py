@@ -81,7 +81,7 @@ def pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
         cmd += ["--benchmark-max-time=0.02", "--benchmark-min-rounds=2",
                 "--benchmark-warmup=off"]
     else:
-        cmd += ["--benchmark-max-time=1.0", "--benchmark-min-rounds=10",
+        cmd += ["--benchmark-max-time=2.0", "--benchmark-min-rounds=10",
                 "--benchmark-warmup=on", "--benchmark-warmup-iterations=2000"]
     for group in args.group:
         cmd += ["--bench-group", group]
