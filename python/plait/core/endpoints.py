@@ -258,7 +258,11 @@ class ListeningPort(Protocol):
     @property
     def connections(self) -> list[asyncio.BaseProtocol]: ...
 
+    def transport_of(self, proto: asyncio.BaseProtocol) -> asyncio.BaseTransport | None: ...
+
     async def close(self) -> None: ...
+
+    async def wait_idle(self) -> None: ...
 
 
 class StreamListeningPort:
@@ -282,6 +286,8 @@ class StreamListeningPort:
             except OSError:  # pragma: no cover
                 pass
         self._connections: dict[asyncio.BaseProtocol, asyncio.BaseTransport] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._closed = False
 
     def wrap_factory(self, factory: ProtocolFactory) -> ProtocolFactory:
@@ -293,10 +299,13 @@ class StreamListeningPort:
 
             def connection_made(transport: asyncio.BaseTransport) -> None:
                 self._connections[proto] = transport
+                self._idle.clear()
                 made(transport)
 
             def connection_lost(exc: BaseException | None) -> None:
                 self._connections.pop(proto, None)
+                if not self._connections:
+                    self._idle.set()
                 lost(exc)
 
             # Instance attributes shadow the class's methods; the loop looks them up
@@ -337,6 +346,10 @@ class StreamListeningPort:
     def transport_of(self, proto: asyncio.BaseProtocol) -> asyncio.BaseTransport | None:
         """The transport a tracked connection was made with."""
         return self._connections.get(proto)
+
+    async def wait_idle(self) -> None:
+        """Return once no connection is live."""
+        await self._idle.wait()
 
     async def close(self) -> None:
         """Stop accepting; live connections are left alone."""
@@ -383,9 +396,17 @@ class DatagramListeningPort:
     def connections(self) -> list[asyncio.BaseProtocol]:
         return [] if self.transport.is_closing() else [self.protocol]
 
+    def transport_of(self, proto: asyncio.BaseProtocol) -> asyncio.BaseTransport | None:
+        return self.transport if proto is self.protocol else None
+
     async def close(self) -> None:
         self.transport.close()
         await asyncio.sleep(0)
+
+    async def wait_idle(self) -> None:
+        """A datagram port has nothing in flight once closed."""
+        while not self.transport.is_closing():  # pragma: no cover - close() comes first
+            await asyncio.sleep(0.05)
 
 
 # ----------------------------------------------------------------- servers
