@@ -3,7 +3,6 @@
 from collections.abc import Iterable, Mapping
 from typing import Self, final
 
-
 __all__ = ["__version__", "JuiceError", "BoxDecoder", "encode_box", "encode_boxes"]
 
 __version__: str

@@ -53,7 +53,9 @@ impl<'a> BoxRef<'a> {
 
     /// Copies the box into an owned [`AmpBox`].
     pub fn to_owned_box(&self) -> AmpBox {
-        self.pairs().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
+        self.pairs()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
     }
 }
 

@@ -79,6 +79,40 @@ impl Scan {
             }
     }
 
+    /// Fast path: records whole pairs that lie within `wire` and break no limit, keeping state
+    /// in locals. Stops at the terminator, at anything needing an error, or at a pair that is
+    /// not all there, all of which the careful step-by-step loop in `advance` then handles.
+    #[inline]
+    fn fast_pairs(&mut self, wire: &[u8], limits: &Limits) {
+        let mut pos = self.pos;
+        let max_keys = limits.max_keys;
+        let max_box_size = limits.max_box_size;
+        let spans = &mut self.spans;
+        while let Some(&[hi, lo]) = wire.get(pos..pos + 2) {
+            let key_len = usize::from(u16::from_be_bytes([hi, lo]));
+            if key_len == 0 || key_len > MAX_KEY_LENGTH || spans.len() >= max_keys {
+                break;
+            }
+            let value_len_at = pos + 2 + key_len;
+            let Some(&[hi, lo]) = wire.get(value_len_at..value_len_at + 2) else {
+                break;
+            };
+            let value_len = usize::from(u16::from_be_bytes([hi, lo]));
+            let end = value_len_at + 2 + value_len;
+            // `end + 2` (room for the terminator) bounds both size checks of the slow path.
+            if end > wire.len() || end + 2 > max_box_size {
+                break;
+            }
+            spans.push(Span {
+                key_start: pos + 2,
+                key_len,
+                value_len,
+            });
+            pos = end;
+        }
+        self.pos = pos;
+    }
+
     /// Scans `wire`, the current box from its first byte (possibly followed by more data),
     /// as far as it goes. Returns the box's length once its terminator has been read.
     #[inline]
@@ -96,6 +130,9 @@ impl Scan {
             box_offset,
             box_index,
         };
+        if self.expect == Expect::KeyLen {
+            self.fast_pairs(wire, limits);
+        }
         loop {
             match self.expect {
                 Expect::KeyLen => {
@@ -290,7 +327,10 @@ impl Decoder {
                 let (head, rest) = data.split_at(take);
                 self.buf.extend_from_slice(head);
                 data = rest;
-                match self.scan.advance(&self.buf, &self.limits, self.box_offset, self.box_index)? {
+                match self
+                    .scan
+                    .advance(&self.buf, &self.limits, self.box_offset, self.box_index)?
+                {
                     Some(end) => {
                         on_box(BoxRef {
                             wire: &self.buf[..end],
@@ -311,7 +351,10 @@ impl Decoder {
         }
         // Then decode boxes straight out of `data`.
         while !data.is_empty() {
-            match self.scan.advance(data, &self.limits, self.box_offset, self.box_index)? {
+            match self
+                .scan
+                .advance(data, &self.limits, self.box_offset, self.box_index)?
+            {
                 Some(end) => {
                     let (wire, rest) = data.split_at(end);
                     on_box(BoxRef {

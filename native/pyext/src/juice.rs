@@ -42,12 +42,64 @@ fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
+/// Slots in a decoder's key cache (a power of two).
+const KEY_CACHE_SLOTS: usize = 64;
+/// Keys longer than this are not cached.
+const KEY_CACHE_MAX_LEN: usize = 32;
+
+/// A small direct-mapped cache of key `bytes` objects.
+///
+/// AMP boxes repeat the same few keys (`_command`, `_ask`, argument names); reusing one
+/// `bytes` object per key saves an allocation and, since `bytes` caches its hash, the
+/// hashing in every dict insertion.
+struct KeyCache {
+    slots: Vec<Option<Py<PyBytes>>>,
+}
+
+impl KeyCache {
+    fn new() -> Self {
+        KeyCache {
+            slots: (0..KEY_CACHE_SLOTS).map(|_| None).collect(),
+        }
+    }
+
+    #[inline]
+    fn get<'py>(&mut self, py: Python<'py>, key: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        if key.len() > KEY_CACHE_MAX_LEN {
+            return new_bytes(py, key);
+        }
+        // A cheap slot index from the length and the first and last bytes; a collision only
+        // costs a fresh `bytes` object.
+        let (first, last) = match (key.first(), key.last()) {
+            (Some(&first), Some(&last)) => (usize::from(first), usize::from(last)),
+            _ => (0, 0),
+        };
+        let index = (key.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.wrapping_mul(131))
+            & (KEY_CACHE_SLOTS - 1);
+        let Some(slot) = self.slots.get_mut(index) else {
+            return new_bytes(py, key);
+        };
+        if let Some(cached) = slot {
+            if cached.as_bytes(py) == key {
+                return Ok(cached.bind(py).clone().into_any());
+            }
+        }
+        let fresh = new_bytes(py, key)?;
+        *slot = Some(fresh.clone().cast_into::<PyBytes>()?.unbind());
+        Ok(fresh)
+    }
+}
+
 /// One decoded box as a new `dict[bytes, bytes]`.
 #[inline]
-fn box_to_dict<'py>(py: Python<'py>, decoded: BoxRef<'_>) -> PyResult<Bound<'py, PyDict>> {
+fn box_to_dict<'py>(
+    py: Python<'py>,
+    keys: &mut KeyCache,
+    decoded: BoxRef<'_>,
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (key, value) in decoded {
-        let key = new_bytes(py, key)?;
+        let key = keys.get(py, key)?;
         let value = new_bytes(py, value)?;
         // SAFETY: all three are valid objects held by `Bound`s; PyDict_SetItem does not steal.
         if unsafe { ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) } < 0 {
@@ -61,6 +113,7 @@ fn box_to_dict<'py>(py: Python<'py>, decoded: BoxRef<'_>) -> PyResult<Bound<'py,
 #[pyclass(module = "plait._native")]
 pub(crate) struct BoxDecoder {
     decoder: Decoder,
+    keys: KeyCache,
     /// Set when building the Python result failed mid-feed (boxes were lost), which leaves the
     /// decoder unusable just like a framing violation does.
     broken: Option<String>,
@@ -75,11 +128,12 @@ impl BoxDecoder {
         }
         let boxes = PyList::empty(py);
         let mut failure: Option<PyErr> = None;
+        let keys = &mut self.keys;
         let result = self.decoder.feed_with(data, |decoded| {
             if failure.is_some() {
                 return;
             }
-            if let Err(err) = box_to_dict(py, decoded).and_then(|d| boxes.append(d)) {
+            if let Err(err) = box_to_dict(py, keys, decoded).and_then(|d| boxes.append(d)) {
                 failure = Some(err);
             }
         });
@@ -117,6 +171,7 @@ impl BoxDecoder {
         };
         Ok(BoxDecoder {
             decoder: Decoder::new(limits),
+            keys: KeyCache::new(),
             broken: None,
         })
     }
@@ -134,14 +189,19 @@ impl BoxDecoder {
         }
         let buffer = PyBuffer::<u8>::get(data)?;
         if !buffer.is_c_contiguous() {
-            return Err(PyBufferError::new_err("BoxDecoder.feed needs a contiguous buffer"));
+            return Err(PyBufferError::new_err(
+                "BoxDecoder.feed needs a contiguous buffer",
+            ));
         }
         // SAFETY: the buffer is C-contiguous with u8 items, so `buf_ptr` points at
         // `len_bytes` initialised bytes, kept alive (and, for bytearray, unresizable) by the
         // buffer export we hold until the end of this function. Only our own code runs while
         // the slice is alive: building bytes and dicts calls no Python code.
         let data = unsafe {
-            std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>().cast_const(), buffer.len_bytes())
+            std::slice::from_raw_parts(
+                buffer.buf_ptr().cast::<u8>().cast_const(),
+                buffer.len_bytes(),
+            )
         };
         let result = self.feed_slice(py, data);
         buffer.release(py);
@@ -161,18 +221,18 @@ impl BoxDecoder {
             limits.max_box_size,
             limits.max_keys,
             self.decoder.buffered(),
-            if self.decoder.error().is_some() || self.broken.is_some() { " failed" } else { "" }
+            if self.decoder.error().is_some() || self.broken.is_some() {
+                " failed"
+            } else {
+                ""
+            }
         )
     }
 }
 
 /// Appends the UTF-8 or raw bytes of a key or value.
 #[inline]
-fn with_bytes<R>(
-    obj: &Bound<'_, PyAny>,
-    what: &str,
-    f: impl FnOnce(&[u8]) -> R,
-) -> PyResult<R> {
+fn with_bytes<R>(obj: &Bound<'_, PyAny>, what: &str, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
     if let Ok(bytes) = obj.cast::<PyBytes>() {
         Ok(f(bytes.as_bytes()))
     } else if let Ok(text) = obj.cast::<PyString>() {
@@ -239,10 +299,7 @@ fn encode_box<'py>(py: Python<'py>, r#box: &Bound<'py, PyAny>) -> PyResult<Bound
 
 /// Encodes boxes one after another into one bytes object.
 #[pyfunction]
-fn encode_boxes<'py>(
-    py: Python<'py>,
-    boxes: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyBytes>> {
+fn encode_boxes<'py>(py: Python<'py>, boxes: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
     let mut out = Vec::with_capacity(1024);
     for mapping in boxes.try_iter()? {
         encode_mapping_into(&mut out, &mapping?)?;
