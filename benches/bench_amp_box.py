@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from _harness import record
 
 N_BOXES = 1000
@@ -90,13 +89,13 @@ class _Receiver:
     def __init__(self) -> None:
         self.boxes: list[Any] = []
 
-    def startReceivingBoxes(self, sender: Any) -> None:  # noqa: N802 (Twisted's name)
+    def startReceivingBoxes(self, sender: Any) -> None:
         self.sender = sender
 
-    def ampBoxReceived(self, box: Any) -> None:  # noqa: N802
+    def ampBoxReceived(self, box: Any) -> None:
         self.boxes.append(box)
 
-    def stopReceivingBoxes(self, reason: Any) -> None:  # noqa: N802
+    def stopReceivingBoxes(self, reason: Any) -> None:
         pass
 
 

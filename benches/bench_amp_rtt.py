@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from _harness import HOST, pedantic, record, run_batch, size
 
 WINDOW = 100
@@ -39,11 +38,11 @@ def _twisted_amp_classes() -> tuple[Any, Any, Any]:
 
     class Sum(amp.Command):
         commandName = b"Sum"
-        arguments = [(b"a", amp.Integer()), (b"b", amp.Integer())]
-        response = [(b"total", amp.Integer())]
+        arguments = [(b"a", amp.Integer()), (b"b", amp.Integer())]  # noqa: RUF012 (the framework's idiom)
+        response = [(b"total", amp.Integer())]  # noqa: RUF012 (the framework's idiom)
 
     class SumServer(amp.AMP):
-        def connectionMade(self) -> None:  # noqa: N802
+        def connectionMade(self) -> None:
             super().connectionMade()
             self.transport.setTcpNoDelay(True)
             self.factory.instances.append(self)
@@ -53,7 +52,7 @@ def _twisted_amp_classes() -> tuple[Any, Any, Any]:
             return {"total": a + b}
 
     class SumClient(amp.AMP):
-        def connectionMade(self) -> None:  # noqa: N802
+        def connectionMade(self) -> None:
             super().connectionMade()
             self.transport.setTcpNoDelay(True)
 
@@ -138,8 +137,8 @@ def _plait_amp_classes() -> tuple[Any, Any, Any]:
 
     class Sum(juice.Command):  # type: ignore[misc, name-defined]
         command_name = "Sum"
-        arguments = [("a", juice.Integer()), ("b", juice.Integer())]
-        response = [("total", juice.Integer())]
+        arguments = [("a", juice.Integer()), ("b", juice.Integer())]  # noqa: RUF012 (the framework's idiom)
+        response = [("total", juice.Integer())]  # noqa: RUF012 (the framework's idiom)
 
     class SumServer(juice.AMP):  # type: ignore[misc, name-defined]
         @Sum.responder

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from _harness import HOST, pedantic, record, run_batch, size
 
 PAYLOAD = b"x" * 64
@@ -283,11 +282,11 @@ def _twisted_classes() -> dict[str, Any]:
     from twisted.internet import defer, protocol, reactor
 
     class TwEchoServer(protocol.Protocol):
-        def connectionMade(self) -> None:  # noqa: N802
+        def connectionMade(self) -> None:
             self.transport.setTcpNoDelay(True)
             self.factory.instances.append(self)
 
-        def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        def dataReceived(self, data: bytes) -> None:
             self.transport.write(data)
 
     class TwSinkServer(protocol.Protocol):
@@ -295,17 +294,17 @@ def _twisted_classes() -> dict[str, Any]:
         expect = 0
         done: Any = None
 
-        def connectionMade(self) -> None:  # noqa: N802
+        def connectionMade(self) -> None:
             self.transport.setTcpNoDelay(True)
             self.factory.instances.append(self)
 
-        def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        def dataReceived(self, data: bytes) -> None:
             self.count += len(data)
             if self.count >= self.expect and self.done is not None and not self.done.called:
                 self.done.callback(None)
 
     class TwRttClient(protocol.Protocol):
-        def connectionMade(self) -> None:  # noqa: N802
+        def connectionMade(self) -> None:
             self.transport.setTcpNoDelay(True)
 
         def start(self, n: int) -> Any:
@@ -315,7 +314,7 @@ def _twisted_classes() -> dict[str, Any]:
             self.transport.write(PAYLOAD)
             return self.done
 
-        def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        def dataReceived(self, data: bytes) -> None:
             self.pending -= len(data)
             if self.pending <= 0:
                 self.remaining -= 1
@@ -326,7 +325,7 @@ def _twisted_classes() -> dict[str, Any]:
                     self.done.callback(None)
 
     class TwStreamClient(protocol.Protocol):
-        def connectionMade(self) -> None:  # noqa: N802
+        def connectionMade(self) -> None:
             self.transport.setTcpNoDelay(True)
 
         def start(self, sink: Any) -> Any:

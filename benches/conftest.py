@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import TwistedDriver, twisted_driver  # noqa: E402
+from _harness import TwistedDriver, twisted_driver
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

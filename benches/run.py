@@ -188,9 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         cmd = pytest_command(args, json_path)
         print("running:", " ".join(cmd[2:]), flush=True)
         if args.verbose:
-            proc = subprocess.run(cmd, cwd=ROOT, env=env)
+            proc = subprocess.run(cmd, check=False, cwd=ROOT, env=env)
         else:
-            proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+            proc = subprocess.run(cmd, check=False, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
             # pytest's short summary (failures, errors, skips), not its wide tables
             lines = proc.stdout.splitlines()
