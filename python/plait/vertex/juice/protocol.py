@@ -248,7 +248,10 @@ class AMP(StreamProtocol):
         code = box.get(ERROR_CODE)
         if entry is None or code is None:
             what = "error for unknown tag" if entry is None else "error without _error_code"
-            self._protocol_violation(ProtocolError(f"{what} {tag!r}"))
+            err = ProtocolError(f"{what} {tag!r}")
+            if entry is not None and not entry[0].done():
+                entry[0].set_exception(err)
+            self._protocol_violation(err)
             return
         future, command = entry
         description = box.get(ERROR_DESCRIPTION, b"").decode("utf-8", "replace")
