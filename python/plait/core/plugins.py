@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from plait.core.errors import PluginError
 from plait.core.service import Service
 
 __all__ = [
@@ -27,10 +28,6 @@ SERVICES_GROUP = "plait.services"
 AXIOMATIC_GROUP = "plait.axiomatic"
 
 log = logging.getLogger(__name__)
-
-
-class PluginError(Exception):
-    """An entry point could not be loaded or is not what its group expects."""
 
 
 @runtime_checkable

@@ -14,6 +14,8 @@ import ssl
 from collections.abc import Iterable
 from typing import Any
 
+from plait.core.errors import ConnectionLost
+
 __all__ = ["Address", "StreamProtocol"]
 
 #: What ``peer`` and ``host`` return: the socket address as the transport reports it,
@@ -153,11 +155,12 @@ class StreamProtocol(asyncio.BufferedProtocol):
     async def drain(self) -> None:
         """Flush, then wait while the transport asks us to pause writing.
 
-        Raises ``ConnectionResetError`` if the connection is (or becomes) lost.
+        Raises :class:`~plait.core.errors.ConnectionLost` (a ``ConnectionResetError``)
+        if the connection is (or becomes) lost.
         """
         self.flush()
         if self._lost:
-            raise ConnectionResetError("connection lost") from self._lost_exc
+            raise ConnectionLost("connection lost") from self._lost_exc
         if not self._write_paused:
             return
         assert self._loop is not None
@@ -215,7 +218,7 @@ class StreamProtocol(asyncio.BufferedProtocol):
             if waiter.done():
                 continue
             if self._lost:
-                err = ConnectionResetError("connection lost")
+                err = ConnectionLost("connection lost")
                 err.__cause__ = self._lost_exc
                 waiter.set_exception(err)
             else:
@@ -251,7 +254,7 @@ class StreamProtocol(asyncio.BufferedProtocol):
         to prevent (call :meth:`pause_reading` synchronously if in doubt).
         """
         if self.transport is None or self._closing:
-            raise ConnectionResetError("connection lost")
+            raise ConnectionLost("connection lost")
         self.flush()
         assert self._loop is not None
         old = self.transport
@@ -271,7 +274,7 @@ class StreamProtocol(asyncio.BufferedProtocol):
             raise
         self._tls_switching = False
         if new is None or self._lost:  # pragma: no cover - closed during the handshake
-            raise ConnectionResetError("connection lost during TLS handshake")
+            raise ConnectionLost("connection lost during TLS handshake")
         self.transport = new  # type: ignore[assignment]
         self.flush()
 
