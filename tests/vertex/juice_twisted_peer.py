@@ -27,7 +27,7 @@ VALUES: dict[str, Any] = {
     "i": -12345678901234567890,
     "s": b"\x00bytes\xff\r\n",
     "u": "unicod\u00e9 \u2603 \U0001f600",
-    "f": 1.5e-7,
+    "fl": 1.5e-7,
     "b": True,
     "d": decimal.Decimal("-1.50E+3"),
     "dt": datetime.datetime(2005, 10, 3, 12, 34, 56, 789012, tzinfo=TZ),
@@ -42,7 +42,7 @@ SPECIAL_VALUES: dict[str, Any] = {
     "i": 0,
     "s": b"",
     "u": "",
-    "f": math.inf,
+    "fl": math.inf,
     "b": False,
     "d": decimal.Decimal("NaN"),
     "dt": datetime.datetime(1999, 12, 31, 23, 59, 59, 0, tzinfo=datetime.timezone.utc),
@@ -62,7 +62,7 @@ class AllTypes(amp.Command):
         (b"i", amp.Integer()),
         (b"s", amp.String()),
         (b"u", amp.Unicode()),
-        (b"f", amp.Float()),
+        (b"fl", amp.Float()),
         (b"b", amp.Boolean()),
         (b"d", amp.Decimal()),
         (b"dt", amp.DateTime()),
@@ -191,6 +191,12 @@ def _as_twisted(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def serve(cert_path: str, key_path: str) -> None:
+    from twisted.logger import globalLogBeginner, textFileLogObserver
+
+    # Twisted's own log (responder failures included) goes to stderr for the test to show.
+    globalLogBeginner.beginLoggingTo(
+        [textFileLogObserver(sys.stderr)], redirectStandardIO=False
+    )
     with open(cert_path, "rb") as f:
         cert = f.read()
     with open(key_path, "rb") as f:

@@ -97,6 +97,7 @@ class AMP(StreamProtocol):
         self._violation: ProtocolError | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tls_hold: list[bytes] | None = None
+        self._tls_inbox: list[bytes] | None = None
         self._tls_started = False
         self._emit: Callable[[bytes], None] = self.write
         self._ended: asyncio.Future[None] | None = None
@@ -179,6 +180,11 @@ class AMP(StreamProtocol):
 
     def stream_received(self, data: memoryview) -> None:
         if not self._receiving:
+            return
+        if self._tls_inbox is not None:
+            # TLS data that arrives before start_tls() returns: handled once
+            # self.transport is the TLS transport, so responders see the right one.
+            self._tls_inbox.append(bytes(data))
             return
         try:
             boxes = self._decoder.feed(data)
@@ -425,6 +431,7 @@ class AMP(StreamProtocol):
             log.warning("AMP: TLS handshake with %s failed: %s", self.peer, exc)
 
     async def _switch_to_tls(self, options: TLSOptions) -> None:
+        self._tls_inbox = []
         try:
             await self.start_tls(
                 options.context,
@@ -432,12 +439,15 @@ class AMP(StreamProtocol):
                 server_hostname=options.server_hostname,
             )
         except BaseException:
-            self._tls_hold = None
+            self._tls_hold = self._tls_inbox = None
             self._emit = self.write
             self.abort()
             raise
         self._tls_started = True
         self._release_hold()
+        inbox, self._tls_inbox = self._tls_inbox, None
+        for chunk in inbox:
+            self.stream_received(memoryview(chunk))
 
     def _release_hold(self) -> None:
         held, self._tls_hold = self._tls_hold, None
