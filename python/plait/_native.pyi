@@ -1,9 +1,11 @@
 """Type stubs for ``plait._native``, the Rust extension (``native/pyext``)."""
 
 from collections.abc import Iterable, Mapping
-from typing import Self, final
+from typing import Self, final, overload
 
-__all__ = ["__version__", "JuiceError", "BoxDecoder", "encode_box", "encode_boxes"]
+from typing_extensions import Buffer
+
+__all__ = ["BoxDecoder", "JuiceError", "__version__", "encode_box", "encode_boxes"]
 
 __version__: str
 
@@ -26,18 +28,35 @@ class BoxDecoder:
     """
 
     def __new__(cls, max_box_size: int = 4194304, max_keys: int = 1024) -> Self: ...
-    def feed(self, data: bytes | bytearray | memoryview) -> list[dict[bytes, bytes]]:
-        """Feed bytes; return the boxes they complete, in order. Raises JuiceError."""
+    def feed(self, data: Buffer) -> list[dict[bytes, bytes]]:
+        """Feed bytes; return the boxes they complete, in order. Raises JuiceError.
+
+        ``data`` is bytes, bytearray, memoryview or any object exporting a contiguous buffer;
+        it is read in place, not copied first.
+        """
     @property
     def buffered(self) -> int:
         """Bytes held of an incomplete box."""
 
+# Mapping is invariant in its key type, so one overload per key type: a ``dict[bytes, bytes]``
+# or ``dict[str, str]`` is accepted, and the first overload gives a mixed dict literal its type.
+@overload
 def encode_box(box: Mapping[bytes | str, bytes | str]) -> bytes:
-    """Encode one box; ``str`` keys and values are encoded as UTF-8.
+    """Encode one box, keys in the mapping's order; ``str`` keys and values become UTF-8.
 
     Raises JuiceError on an empty key, a key over 255 bytes or a value over 65,535 bytes,
     TypeError on a key or value that is neither bytes nor str.
     """
 
+@overload
+def encode_box(box: Mapping[bytes, bytes | str]) -> bytes: ...
+@overload
+def encode_box(box: Mapping[str, bytes | str]) -> bytes: ...
+@overload
 def encode_boxes(boxes: Iterable[Mapping[bytes | str, bytes | str]]) -> bytes:
     """Encode boxes one after another into one bytes object."""
+
+@overload
+def encode_boxes(boxes: Iterable[Mapping[bytes, bytes | str]]) -> bytes: ...
+@overload
+def encode_boxes(boxes: Iterable[Mapping[str, bytes | str]]) -> bytes: ...

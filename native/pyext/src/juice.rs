@@ -1,8 +1,7 @@
 //! AMP box framing: `JuiceError`, `BoxDecoder`, `encode_box`, `encode_boxes`.
 
 use plait_juice::{encode_pair, end_box, BoxRef, Decoder, Limits};
-use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::{PyBufferError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -109,6 +108,53 @@ fn box_to_dict<'py>(
     Ok(dict)
 }
 
+/// A contiguous byte view of an object exporting the buffer protocol (`PyBUF_SIMPLE`),
+/// released on drop.
+struct SimpleBuffer<'py> {
+    view: Box<ffi::Py_buffer>,
+    /// Ties the view to the GIL-holding lifetime it was obtained under.
+    _py: Python<'py>,
+}
+
+impl<'py> SimpleBuffer<'py> {
+    fn get(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let mut view = Box::new(std::mem::MaybeUninit::<ffi::Py_buffer>::uninit());
+        // SAFETY: `obj` is a valid object and `view` points at writable memory for one
+        // Py_buffer; PyBUF_SIMPLE asks for contiguous, unformatted bytes, and the exporter
+        // raises (BufferError/TypeError) rather than hand out anything else.
+        if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) }
+            != 0
+        {
+            return Err(PyErr::fetch(obj.py()));
+        }
+        // SAFETY: PyObject_GetBuffer succeeded, so it filled in the whole struct.
+        let view = unsafe { Box::from_raw(Box::into_raw(view).cast::<ffi::Py_buffer>()) };
+        Ok(SimpleBuffer { view, _py: obj.py() })
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        let len = usize::try_from(self.view.len).unwrap_or(0);
+        if self.view.buf.is_null() || len == 0 {
+            return &[];
+        }
+        // SAFETY: a PyBUF_SIMPLE view is `len` contiguous initialised bytes at `buf`, valid
+        // (and, for bytearray, unresizable) until the view is released in `drop`, which the
+        // borrow of `self` outlives. While the slice is alive only our own code runs; the one
+        // way Python code could write to a mutable buffer meanwhile is a finalizer run by a
+        // garbage collection during an allocation, and then the decoder merely sees other
+        // bytes: every access it makes is bounds-checked against lengths it has recorded.
+        unsafe { std::slice::from_raw_parts(self.view.buf.cast::<u8>().cast_const(), len) }
+    }
+}
+
+impl Drop for SimpleBuffer<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the view was filled by a successful PyObject_GetBuffer and is released once;
+        // the GIL is held for 'py.
+        unsafe { ffi::PyBuffer_Release(&mut *self.view) };
+    }
+}
+
 /// An incremental AMP box decoder: feed it bytes in any chunking, get complete boxes.
 #[pyclass(module = "plait._native")]
 pub(crate) struct BoxDecoder {
@@ -187,25 +233,10 @@ impl BoxDecoder {
         if let Ok(bytes) = data.cast::<PyBytes>() {
             return self.feed_slice(py, bytes.as_bytes());
         }
-        let buffer = PyBuffer::<u8>::get(data)?;
-        if !buffer.is_c_contiguous() {
-            return Err(PyBufferError::new_err(
-                "BoxDecoder.feed needs a contiguous buffer",
-            ));
-        }
-        // SAFETY: the buffer is C-contiguous with u8 items, so `buf_ptr` points at
-        // `len_bytes` initialised bytes, kept alive (and, for bytearray, unresizable) by the
-        // buffer export we hold until the end of this function. Only our own code runs while
-        // the slice is alive: building bytes and dicts calls no Python code.
-        let data = unsafe {
-            std::slice::from_raw_parts(
-                buffer.buf_ptr().cast::<u8>().cast_const(),
-                buffer.len_bytes(),
-            )
-        };
-        let result = self.feed_slice(py, data);
-        buffer.release(py);
-        result
+        // Any other object exporting a contiguous buffer (bytearray, memoryview, mmap,
+        // array...) is read in place as raw bytes, as `bytes(data)` would read it.
+        let buffer = SimpleBuffer::get(data)?;
+        self.feed_slice(py, buffer.as_slice())
     }
 
     /// Bytes held of an incomplete box.
@@ -267,7 +298,17 @@ fn encode_mapping_into(out: &mut Vec<u8>, mapping: &Bound<'_, PyAny>) -> PyResul
                 encode_pair_into(out, &key, &value)?;
             }
         } else {
-            for item in mapping.call_method0("items")?.try_iter()? {
+            let items = mapping.call_method0("items").map_err(|err| {
+                if err.is_instance_of::<PyAttributeError>(mapping.py()) {
+                    PyTypeError::new_err(format!(
+                        "an AMP box must be a mapping, not {}",
+                        mapping.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                    ))
+                } else {
+                    err
+                }
+            })?;
+            for item in items.try_iter()? {
                 let item = item?;
                 let pair = item.cast::<PyTuple>().map_err(|_| {
                     PyTypeError::new_err("mapping items() must yield (key, value) tuples")
