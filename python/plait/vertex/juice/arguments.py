@@ -28,6 +28,10 @@ class Argument(abc.ABC):
     """One argument type.  ``optional=True`` lets the value be absent (``None`` in Python)."""
 
     optional: bool
+    #: Optional expressions that generated codecs inline instead of calling the method
+    #: (``$`` is the value); used only if defined by the class that defines the method.
+    inline_encode: str | None = None
+    inline_decode: str | None = None
 
     def __init__(self, optional: bool = False) -> None:
         self.optional = optional
@@ -49,6 +53,8 @@ class Integer(Argument):
     """Any int, as its decimal text: ``123`` is ``b"123"``."""
 
     from_bytes = staticmethod(int)  # type: ignore[assignment]
+    inline_encode = 'b"%d" % ($,)'
+    inline_decode = "int($)"
 
     def to_bytes(self, value: int) -> bytes:
         return b"%d" % (value,)
@@ -64,6 +70,8 @@ class String(Argument):
             return bytes(value)
         raise TypeError(f"String argument needs bytes, got {type(value).__name__}")
 
+    inline_decode = "$"
+
     def from_bytes(self, data: bytes) -> bytes:
         return data
 
@@ -76,6 +84,8 @@ class Unicode(Argument):
             raise TypeError(f"Unicode argument needs str, got {type(value).__name__}")
         return value.encode("utf-8")
 
+    inline_decode = '$.decode("utf-8")'
+
     def from_bytes(self, data: bytes) -> str:
         return data.decode("utf-8")
 
@@ -84,6 +94,7 @@ class Float(Argument):
     """A float as its repr (``nan``, ``inf`` and ``-inf`` included, as Twisted sends them)."""
 
     from_bytes = staticmethod(float)  # type: ignore[assignment]
+    inline_decode = "float($)"
 
     def to_bytes(self, value: float) -> bytes:
         if not isinstance(value, float):

@@ -19,7 +19,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
-from plait._native import BoxDecoder, JuiceError, encode_box
+from plait._native import BoxDecoder, JuiceError, encode_box, encode_boxes
 from plait.core.transport import StreamProtocol
 
 from .command import (
@@ -37,6 +37,7 @@ from .errors import (
     UNKNOWN_ERROR_CODE,
     BadLocalReturn,
     ConnectionLost,
+    InvalidSignature,
     OnlyOneTLS,
     ProtocolError,
     TooLong,
@@ -49,7 +50,7 @@ log = logging.getLogger("plait.vertex.juice")
 
 Responder = Callable[..., Any]
 #: A located responder: its command, the function (called with the protocol first) and
-#: whether it is a coroutine function.
+#: whether it needs a task (a coroutine function, or StartTLS).
 ResponderEntry = tuple[type[Command], Responder, bool]
 Answer = dict[str, Any]
 
@@ -72,6 +73,7 @@ class AMP(StreamProtocol):
 
     _responders: ClassVar[dict[bytes, ResponderEntry]] = {}
     _amp_ready: bool = False
+    _plain_locator: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -85,8 +87,10 @@ class AMP(StreamProtocol):
                 func = getattr(cls, attr_name)
                 is_async = inspect.iscoroutinefunction(func)
                 for command in commands:
-                    table[command.command_name] = (command, func, is_async)
+                    slow = is_async or command.switches_tls
+                    table[command.command_name] = (command, func, slow)
         cls._responders = table
+        cls._plain_locator = cls.locate_responder is AMP.locate_responder
 
     def __init__(self) -> None:
         self._amp_ready = True
@@ -98,6 +102,9 @@ class AMP(StreamProtocol):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tls_hold: list[bytes] | None = None
         self._tls_inbox: list[bytes] | None = None
+        # Boxes to send, collected while a received chunk is processed and written with
+        # one encode_boxes() call at its end (None outside stream_received).
+        self._out: list[dict[bytes, bytes]] | None = None
         self._tls_started = False
         self._emit: Callable[[bytes], None] = self.write
         self._ended: asyncio.Future[None] | None = None
@@ -125,7 +132,19 @@ class AMP(StreamProtocol):
         """
         if command.switches_tls:
             return self._call_start_tls(command, kwargs)
-        return self._call(command, kwargs)
+        if not command.requires_answer or self._closing or self.transport is None:
+            return self._call(command, kwargs)
+        # The hot path, inlined: one generated encoder, one encode_box, one write.
+        self._counter = counter = self._counter + 1
+        tag = b"%x" % counter
+        try:
+            data = encode_box(command._encode_ask(kwargs, tag))
+        except (KeyError, JuiceError):
+            data = _encode(command.make_ask(kwargs, tag))  # raises the clear error
+        future: asyncio.Future[Answer] = self._loop.create_future()  # type: ignore[union-attr]
+        self._pending[tag] = (future, command)
+        self._emit(data)
+        return future
 
     async def wait_closed(self) -> None:
         """Wait until the connection is gone."""
@@ -168,7 +187,54 @@ class AMP(StreamProtocol):
 
     def _send_error(self, ask: bytes, code: bytes, description: str) -> None:
         desc = description.encode("utf-8", "replace")[:_MAX_DESCRIPTION]
-        self._emit(encode_box({ERROR: ask, ERROR_CODE: code, ERROR_DESCRIPTION: desc}))
+        self._queue({ERROR: ask, ERROR_CODE: code, ERROR_DESCRIPTION: desc})
+
+    def _queue(self, box: dict[bytes, bytes]) -> None:
+        """Send a box now, or at the end of the chunk being processed."""
+        out = self._out
+        if out is not None:
+            out.append(box)
+            return
+        try:
+            data = encode_box(box)
+        except JuiceError:
+            data = self._encode_one_by_one([box])
+        self._emit(data)
+
+    def _flush_out(self) -> None:
+        out = self._out
+        if not out:
+            return
+        self._out = []
+        try:
+            data = encode_boxes(out)
+        except JuiceError:
+            data = self._encode_one_by_one(out)
+        self._emit(data)
+
+    def _encode_one_by_one(self, boxes: list[dict[bytes, bytes]]) -> bytes:
+        """The slow path when a responder's answer is too long for AMP: that answer
+        becomes an UNKNOWN error (as any answer that cannot be encoded)."""
+        parts = []
+        close = False
+        for box in boxes:
+            try:
+                parts.append(encode_box(box))
+            except JuiceError as exc:
+                tag = box.get(ANSWER) or box.get(ERROR) or b""
+                log.error("AMP: answer %r cannot be encoded: %s", tag, exc)
+                parts.append(encode_box({ERROR: tag, ERROR_CODE: UNKNOWN_ERROR_CODE,
+                                         ERROR_DESCRIPTION: b"Unknown Error"}))
+                close = close or self.close_on_unknown_error
+        if close:
+            self._loop.call_soon(self.close)  # type: ignore[union-attr]
+        return b"".join(parts)
+
+    def close(self) -> None:
+        """Send what is queued, then close (the stream finishes sending first)."""
+        if self._amp_ready:
+            self._flush_out()
+        super().close()
 
     def _lost_error(self) -> ConnectionLost:
         reason = self._violation or self._ended_exc
@@ -195,30 +261,69 @@ class AMP(StreamProtocol):
                 self._box_received(box)
             self._protocol_violation(ProtocolError(f"bad framing from the peer: {exc}"))
             return
+        # The hot loop: answers to our calls, and commands with plain (sync) responders.
+        # Answers and errors produced here are collected in ``out`` and written at once.
+        self._out = out = []
         pending = self._pending
+        responders = self._responders if self._plain_locator else None
         for box in boxes:
             if not self._receiving:
-                return
+                break
             tag = box.get(ANSWER)
-            if tag is None:
+            if tag is not None:
+                entry = pending.pop(tag, None)
+                if entry is None:
+                    self._protocol_violation(ProtocolError(f"answer for unknown tag {tag!r}"))
+                    break
+                future, command = entry
+                if future.done():  # the caller cancelled
+                    continue
+                try:
+                    result = command.decode_response(box)
+                except Exception as exc:
+                    err = ProtocolError(f"bad answer to {command.command_name!r}: {exc!r}")
+                    future.set_exception(err)
+                    self._protocol_violation(err)
+                    break
+                future.set_result(result)
+                continue
+            name = box.get(COMMAND)
+            responder = None if responders is None or name is None else responders.get(name)
+            if responder is None or responder[2]:
                 self._box_received(box)
                 continue
-            # The hot path: an answer to one of our calls.
-            entry = pending.pop(tag, None)
-            if entry is None:
-                self._protocol_violation(ProtocolError(f"answer for unknown tag {tag!r}"))
-                return
-            future, command = entry
-            if future.done():  # the caller cancelled
-                continue
+            command, func, _ = responder
             try:
-                result = command.decode_response(box)
+                kwargs = command.decode_arguments(box)
+            except Exception:
+                self._box_received(box)  # the general path reports it
+                continue
+            ask = box.get(ASK)
+            try:
+                result = func(self, **kwargs)
             except Exception as exc:
-                err = ProtocolError(f"bad answer to {command.command_name!r}: {exc!r}")
-                future.set_exception(err)
-                self._protocol_violation(err)
-                return
-            future.set_result(result)
+                self._responder_failed(command, ask, exc)
+                continue
+            if ask is not None and type(result) is dict:
+                try:
+                    out.append(command._encode_answer(result, ask))
+                    continue
+                except Exception:
+                    pass  # the general path reports it
+            self._responder_returned(command, ask, result)
+        self._out = None
+        if out:
+            try:
+                data = encode_boxes(out)
+            except JuiceError:
+                data = self._encode_one_by_one(out)
+            if self._tls_hold is None and self.transport is not None and not self._closing:
+                # Everything this chunk produced goes out in one write, now, rather
+                # than an iteration later through the coalescing buffer.
+                self.flush()
+                self.transport.write(data)
+            else:
+                self._emit(data)
 
     def _box_received(self, box: dict[bytes, bytes]) -> None:
         """Everything but the answers: errors, commands, and malformed boxes."""
@@ -281,7 +386,7 @@ class AMP(StreamProtocol):
                 log.warning("AMP: no responder for unasked command %r; closing", name)
                 self.close()
             return
-        command, func, is_async = entry
+        command, func, _ = entry
         try:
             kwargs = command.decode_arguments(box)
         except Exception as exc:
@@ -297,7 +402,11 @@ class AMP(StreamProtocol):
         except Exception as exc:
             self._responder_failed(command, ask, exc)
             return
-        if is_async or (type(result) is not dict and inspect.isawaitable(result)):
+        self._responder_returned(command, ask, result)
+
+    def _responder_returned(self, command: type[Command], ask: bytes | None,
+                            result: Any) -> None:
+        if type(result) is not dict and inspect.isawaitable(result):
             self._spawn(self._finish_responder(command, ask, result))
         elif ask is not None:
             self._answer(command, ask, result)
@@ -325,13 +434,11 @@ class AMP(StreamProtocol):
         if self._closing or self.transport is None:
             return
         try:
-            data = encode_box(command.make_answer(result, ask))
-        except Exception as exc:
-            if not isinstance(exc, BadLocalReturn):
-                exc = BadLocalReturn(f"answer to {command.command_name!r} too long: {exc}")
+            box = command.make_answer(result, ask)
+        except BadLocalReturn as exc:
             self._responder_failed(command, ask, exc)
             return
-        self._emit(data)
+        self._queue(box)
 
     def _responder_failed(
         self, command: type[Command], ask: bytes | None, exc: BaseException
@@ -487,7 +594,7 @@ def _encode(box: dict[bytes, bytes]) -> bytes:
 # Register the default StartTLS responder on the base class itself (``__init_subclass__``
 # only runs for subclasses).
 AMP._responders = {
-    StartTLS.command_name: (StartTLS, AMP.__dict__["_default_start_tls"], False)
+    StartTLS.command_name: (StartTLS, AMP.__dict__["_default_start_tls"], True)
 }
 
 __all__ = ["AMP", "Answer", "ResponderEntry"]

@@ -56,6 +56,17 @@ class Field:
     argument: Argument
 
 
+def _inline_template(argument: Argument, method: str, attribute: str) -> str | None:
+    """An argument type's inline expression (``$`` stands for the value), honoured only
+    when the class that defines the method also defines the template, so a subclass
+    overriding ``to_bytes``/``from_bytes`` is always called."""
+    for klass in type(argument).__mro__:
+        if method in klass.__dict__:
+            template = klass.__dict__.get(attribute)
+            return template if isinstance(template, str) else None
+    return None
+
+
 class Schema:
     """The compiled form of an ``arguments``/``response``/``AmpList`` declaration.
 
@@ -121,7 +132,7 @@ class Schema:
             if f.argument.optional:
                 optional.append((i, f))
             else:
-                items.append(f"{f.wire!r}: e{i}(values[{f.python!r}])")
+                items.append(f"{f.wire!r}: {self._encode_expr(i, f, f'values[{f.python!r}]')}")
         lines = [f"def encode({params}):"]
         if strict:
             if optional:
@@ -132,7 +143,7 @@ class Schema:
         for i, f in optional:
             lines.append(f"    v = values.get({f.python!r})")
             lines.append("    if v is not None:")
-            lines.append(f"        box[{f.wire!r}] = e{i}(v)")
+            lines.append(f"        box[{f.wire!r}] = {self._encode_expr(i, f, 'v')}")
         lines.append("    return box")
         ns = self._namespace()
         ns["ALLOWED"] = self.python_names
@@ -143,13 +154,21 @@ class Schema:
         for i, f in enumerate(self.fields):
             if f.argument.optional:
                 items.append(
-                    f"{f.python!r}: (d{i}(v{i}) if (v{i} := box.get({f.wire!r})) is not None "
-                    "else None)"
+                    f"{f.python!r}: ({self._decode_expr(i, f, f'v{i}')} "
+                    f"if (v{i} := box.get({f.wire!r})) is not None else None)"
                 )
             else:
-                items.append(f"{f.python!r}: d{i}(box[{f.wire!r}])")
+                items.append(f"{f.python!r}: {self._decode_expr(i, f, f'box[{f.wire!r}]')}")
         lines = ["def decode(box):", f"    return {{{', '.join(items)}}}"]
         return self._exec(lines, self._namespace(), "decode")
+
+    def _encode_expr(self, i: int, f: Field, value: str) -> str:
+        template = _inline_template(f.argument, "to_bytes", "inline_encode")
+        return template.replace("$", value) if template else f"e{i}({value})"
+
+    def _decode_expr(self, i: int, f: Field, raw: str) -> str:
+        template = _inline_template(f.argument, "from_bytes", "inline_decode")
+        return template.replace("$", raw) if template else f"d{i}({raw})"
 
     @staticmethod
     def _exec(lines: list[str], ns: dict[str, Any], name: str) -> Any:
