@@ -5,6 +5,8 @@ Wire error codes are ``bytes``: ``UNKNOWN`` for failures a responder did not dec
 """
 from __future__ import annotations
 
+from plait.core.errors import ConnectionLost as _CoreConnectionLost
+
 UNKNOWN_ERROR_CODE = b"UNKNOWN"
 UNHANDLED_ERROR_CODE = b"UNHANDLED"
 TLS_ERROR_CODE = b"TLS_ERROR"
@@ -48,8 +50,10 @@ class UnhandledCommand(RemoteAmpError):
         super().__init__(UNHANDLED_ERROR_CODE, description)
 
 
-class ConnectionLost(AmpError, ConnectionError):
-    """The connection closed before the answer came; every outstanding call gets one."""
+class ConnectionLost(AmpError, _CoreConnectionLost):
+    """The connection closed before the answer came; every outstanding call gets one.
+
+    It is also ``plait.core.errors.ConnectionLost`` (a ``ConnectionResetError``)."""
 
 
 class InvalidSignature(AmpError, TypeError):

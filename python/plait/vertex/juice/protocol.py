@@ -37,7 +37,6 @@ from .errors import (
     UNKNOWN_ERROR_CODE,
     BadLocalReturn,
     ConnectionLost,
-    InvalidSignature,
     OnlyOneTLS,
     ProtocolError,
     TooLong,
@@ -100,13 +99,15 @@ class AMP(StreamProtocol):
         self._receiving = True
         self._violation: ProtocolError | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Boxes to send: encoded together with one encode_boxes() call and written once,
+        # at the end of the received chunk being processed or in the next loop iteration.
+        self._outbox: list[dict[bytes, bytes]] = []
+        self._flush_pending = False
+        # While StartTLS is in progress: encoded output waiting for the TLS connection,
+        # and TLS input waiting for start_tls() to return.
         self._tls_hold: list[bytes] | None = None
         self._tls_inbox: list[bytes] | None = None
-        # Boxes to send, collected while a received chunk is processed and written with
-        # one encode_boxes() call at its end (None outside stream_received).
-        self._out: list[dict[bytes, bytes]] | None = None
         self._tls_started = False
-        self._emit: Callable[[bytes], None] = self.write
         self._ended: asyncio.Future[None] | None = None
         self._ended_exc: BaseException | None = None
         self._has_ended = False
@@ -128,22 +129,26 @@ class AMP(StreamProtocol):
         declares for the peer's error code, ``UnknownRemoteError`` for other codes,
         ``UnhandledCommand`` when nobody answers that command, ``ProtocolError`` when the
         answer does not decode, and ``ConnectionLost`` if the connection goes first.
-        Bad arguments raise ``InvalidSignature`` (or the argument type's error) at once.
+        Bad arguments raise ``InvalidSignature`` (or the argument type's error) at once;
+        a value too long for AMP fails the future with ``TooLong``.
         """
         if command.switches_tls:
             return self._call_start_tls(command, kwargs)
         if not command.requires_answer or self._closing or self.transport is None:
             return self._call(command, kwargs)
-        # The hot path, inlined: one generated encoder, one encode_box, one write.
+        # The hot path, inlined: one generated encoder, a future, a list append.
         self._counter = counter = self._counter + 1
         tag = b"%x" % counter
         try:
-            data = encode_box(command._encode_ask(kwargs, tag))
-        except (KeyError, JuiceError):
-            data = _encode(command.make_ask(kwargs, tag))  # raises the clear error
+            box = command._encode_ask(kwargs, tag)
+        except KeyError:
+            box = command.make_ask(kwargs, tag)  # raises the clear error
         future: asyncio.Future[Answer] = self._loop.create_future()  # type: ignore[union-attr]
         self._pending[tag] = (future, command)
-        self._emit(data)
+        self._outbox.append(box)
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._loop.call_soon(self._flush_outbox)  # type: ignore[union-attr]
         return future
 
     async def wait_closed(self) -> None:
@@ -176,13 +181,13 @@ class AMP(StreamProtocol):
             return lost
         self._counter += 1
         if not command.requires_answer:
-            self._emit(_encode(command.make_ask(kwargs, None)))
+            self._queue(command.make_ask(kwargs, None))
             return None
         tag = b"%x" % self._counter
-        data = _encode(command.make_ask(kwargs, tag))
+        box = command.make_ask(kwargs, tag)
         future: asyncio.Future[Answer] = self._loop.create_future()  # type: ignore[union-attr]
         self._pending[tag] = (future, command)
-        self._emit(data)
+        self._queue(box)
         return future
 
     def _send_error(self, ask: bytes, code: bytes, description: str) -> None:
@@ -190,50 +195,62 @@ class AMP(StreamProtocol):
         self._queue({ERROR: ask, ERROR_CODE: code, ERROR_DESCRIPTION: desc})
 
     def _queue(self, box: dict[bytes, bytes]) -> None:
-        """Send a box now, or at the end of the chunk being processed."""
-        out = self._out
-        if out is not None:
-            out.append(box)
-            return
-        try:
-            data = encode_box(box)
-        except JuiceError:
-            data = self._encode_one_by_one([box])
-        self._emit(data)
+        """Send a box with the others of this loop iteration."""
+        self._outbox.append(box)
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._loop.call_soon(self._flush_outbox)  # type: ignore[union-attr]
 
-    def _flush_out(self) -> None:
-        out = self._out
+    def _flush_outbox(self) -> None:
+        """Encode the queued boxes with one native call and write them at once."""
+        self._flush_pending = False
+        out = self._outbox
         if not out:
             return
-        self._out = []
+        self._outbox = []
         try:
             data = encode_boxes(out)
         except JuiceError:
             data = self._encode_one_by_one(out)
-        self._emit(data)
+        hold = self._tls_hold
+        if hold is not None:
+            hold.append(data)
+        elif self.transport is not None and not self._closing:
+            self.flush()  # whatever went through StreamProtocol.write goes first
+            self.transport.write(data)
 
     def _encode_one_by_one(self, boxes: list[dict[bytes, bytes]]) -> bytes:
-        """The slow path when a responder's answer is too long for AMP: that answer
-        becomes an UNKNOWN error (as any answer that cannot be encoded)."""
+        """The slow path when a box is too long for AMP: a call fails with TooLong; an
+        answer becomes an UNKNOWN error (as any answer that cannot be encoded)."""
         parts = []
         close = False
         for box in boxes:
             try:
                 parts.append(encode_box(box))
+                continue
             except JuiceError as exc:
-                tag = box.get(ANSWER) or box.get(ERROR) or b""
-                log.error("AMP: answer %r cannot be encoded: %s", tag, exc)
-                parts.append(encode_box({ERROR: tag, ERROR_CODE: UNKNOWN_ERROR_CODE,
-                                         ERROR_DESCRIPTION: b"Unknown Error"}))
-                close = close or self.close_on_unknown_error
+                problem = TooLong(str(exc))
+            ask = box.get(ASK)
+            if ask is not None or COMMAND in box:
+                entry = self._pending.pop(ask, None) if ask is not None else None
+                if entry is not None and not entry[0].done():
+                    entry[0].set_exception(problem)
+                else:
+                    log.error("AMP: command %r not sent: %s", box.get(COMMAND), problem)
+                continue
+            tag = box.get(ANSWER) or box.get(ERROR) or b""
+            log.error("AMP: answer %r cannot be encoded: %s", tag, problem)
+            parts.append(encode_box({ERROR: tag, ERROR_CODE: UNKNOWN_ERROR_CODE,
+                                     ERROR_DESCRIPTION: b"Unknown Error"}))
+            close = close or self.close_on_unknown_error
         if close:
             self._loop.call_soon(self.close)  # type: ignore[union-attr]
         return b"".join(parts)
 
     def close(self) -> None:
         """Send what is queued, then close (the stream finishes sending first)."""
-        if self._amp_ready:
-            self._flush_out()
+        if self._amp_ready and self._tls_hold is None:
+            self._flush_outbox()
         super().close()
 
     def _lost_error(self) -> ConnectionLost:
@@ -262,8 +279,9 @@ class AMP(StreamProtocol):
             self._protocol_violation(ProtocolError(f"bad framing from the peer: {exc}"))
             return
         # The hot loop: answers to our calls, and commands with plain (sync) responders.
-        # Answers and errors produced here are collected in ``out`` and written at once.
-        self._out = out = []
+        # What this chunk produces is written at its end, in one write.
+        scheduled, self._flush_pending = self._flush_pending, True
+        out = self._outbox
         pending = self._pending
         responders = self._responders if self._plain_locator else None
         for box in boxes:
@@ -311,19 +329,8 @@ class AMP(StreamProtocol):
                 except Exception:
                     pass  # the general path reports it
             self._responder_returned(command, ask, result)
-        self._out = None
-        if out:
-            try:
-                data = encode_boxes(out)
-            except JuiceError:
-                data = self._encode_one_by_one(out)
-            if self._tls_hold is None and self.transport is not None and not self._closing:
-                # Everything this chunk produced goes out in one write, now, rather
-                # than an iteration later through the coalescing buffer.
-                self.flush()
-                self.transport.write(data)
-            else:
-                self._emit(data)
+        self._flush_outbox()
+        self._flush_pending = scheduled  # a flush still scheduled finds an empty outbox
 
     def _box_received(self, box: dict[bytes, bytes]) -> None:
         """Everything but the answers: errors, commands, and malformed boxes."""
@@ -432,7 +439,7 @@ class AMP(StreamProtocol):
 
     def _answer(self, command: type[Command], ask: bytes, result: Any) -> None:
         if self._closing or self.transport is None:
-            return
+            return  # the connection is going: an answer could not be sent
         try:
             box = command.make_answer(result, ask)
         except BadLocalReturn as exc:
@@ -484,10 +491,9 @@ class AMP(StreamProtocol):
         assert answer is not None  # StartTLS requires an answer
         if answer.done():  # the connection is already gone
             return answer
-        # As Twisted: boxes sent after StartTLS wait for the TLS connection.
-        hold: list[bytes] = []
-        self._tls_hold = hold
-        self._emit = hold.append
+        # StartTLS goes out now; as in Twisted, boxes sent after it wait for TLS.
+        self._flush_outbox()
+        self._tls_hold = []
         return self._loop.create_task(  # type: ignore[union-attr]
             self._finish_start_tls_call(answer, options)
         )
@@ -518,20 +524,17 @@ class AMP(StreamProtocol):
                 result = await result
             result = dict(result or {})
             options = TLSOptions.for_responder(result, self.tls_context)
-            data = None
+            box = None
             if ask is not None:
-                data = encode_box(command.make_answer(
-                    strip_options(result, RESPONDER_OPTIONS), ask
-                ))
+                box = command.make_answer(strip_options(result, RESPONDER_OPTIONS), ask)
         except Exception as exc:
             self._responder_failed(command, ask, exc)
             return
-        if data is not None:
-            self._emit(data)
-        # Everything written from here on waits for the TLS connection.
-        self.flush()
+        if box is not None:
+            self._outbox.append(box)
+        self._flush_outbox()
+        # Everything sent from here on waits for the TLS connection.
         self._tls_hold = []
-        self._emit = self._tls_hold.append
         try:
             await self._switch_to_tls(options)
         except (OSError, ssl.SSLError, ConnectionError) as exc:
@@ -547,7 +550,6 @@ class AMP(StreamProtocol):
             )
         except BaseException:
             self._tls_hold = self._tls_inbox = None
-            self._emit = self.write
             self.abort()
             raise
         self._tls_started = True
@@ -558,9 +560,9 @@ class AMP(StreamProtocol):
 
     def _release_hold(self) -> None:
         held, self._tls_hold = self._tls_hold, None
-        self._emit = self.write
         for data in held or ():
             self.write(data)
+        self._flush_outbox()
 
     @StartTLS.responder
     def _default_start_tls(self) -> dict[str, Any]:
@@ -573,6 +575,7 @@ class AMP(StreamProtocol):
         self._receiving = False
         self._has_ended = True
         self._ended_exc = exc
+        self._outbox = []
         pending, self._pending = self._pending, {}
         for future, _ in pending.values():
             if not future.done():
@@ -582,13 +585,6 @@ class AMP(StreamProtocol):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} peer={self.peer!r} outstanding={len(self._pending)}>"
-
-
-def _encode(box: dict[bytes, bytes]) -> bytes:
-    try:
-        return encode_box(box)
-    except JuiceError as exc:
-        raise TooLong(str(exc)) from None
 
 
 # Register the default StartTLS responder on the base class itself (``__init_subclass__``
