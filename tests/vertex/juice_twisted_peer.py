@@ -45,7 +45,7 @@ SPECIAL_VALUES: dict[str, Any] = {
     "fl": math.inf,
     "b": False,
     "d": decimal.Decimal("NaN"),
-    "dt": datetime.datetime(1999, 12, 31, 23, 59, 59, 0, tzinfo=datetime.timezone.utc),
+    "dt": datetime.datetime(1999, 12, 31, 23, 59, 59, 0, tzinfo=datetime.UTC),
     "p": "/",
     "li": [],
     "lu": [],
@@ -248,7 +248,7 @@ class Client:
         for case in cases:
             try:
                 detail = await case()
-            except Exception as exc:  # report, then go on with the next case
+            except Exception as exc:  # noqa: BLE001 - report, then go on with the next case
                 self.report(case.__name__, False, f"{type(exc).__name__}: {exc}")
             else:
                 self.report(case.__name__, True, detail or "")

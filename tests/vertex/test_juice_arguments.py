@@ -32,7 +32,7 @@ from plait.vertex.juice import (
 
 TZ_PLUS = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 TZ_MINUS = datetime.timezone(-datetime.timedelta(hours=8, minutes=15))
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 # (plait argument, Twisted argument, values)
 CASES: list[tuple[Argument, Any, list[Any]]] = [

@@ -176,9 +176,9 @@ async def test_client_tags_are_hex_counters(loop_kind: str) -> None:
     try:
         proto = await connect("127.0.0.1", port, AMP)
         for i in range(12):
-            future = proto.call_remote(Hello, name="n%d" % i)
+            future = proto.call_remote(Hello, name=f"n{i}")
             assert await asyncio.wait_for(future, TIMEOUT) == {  # type: ignore[arg-type]
-                "greeting": "hi n%d" % i}
+                "greeting": f"hi n{i}"}
         assert [b[b"_ask"] for b in seen] == [b"%x" % i for i in range(1, 13)]
         assert all(b[b"_command"] == b"Hello" for b in seen)
         proto.close()

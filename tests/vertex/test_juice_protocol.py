@@ -7,7 +7,7 @@ import decimal
 import logging
 import pathlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -148,7 +148,7 @@ class Pair:
     def __init__(self, factory: Callable[[], AMP] = Server) -> None:
         self.factory = factory
 
-    async def __aenter__(self) -> Pair:
+    async def __aenter__(self) -> Self:
         Server.instances = []
         self.port = await listen("tcp:0:interface=127.0.0.1", self.factory)
         self.client = await self.connect()
@@ -181,7 +181,7 @@ async def test_every_argument_type_round_trips(loop_kind: str) -> None:
     value = {
         "i": 10**30, "s": b"\x00\xff", "u": "\u2603", "f": -0.5, "b": False,
         "d": decimal.Decimal("1.50E+3"),
-        "dt": datetime.datetime(2005, 10, 3, 1, 2, 3, 4, tzinfo=datetime.timezone.utc),
+        "dt": datetime.datetime(2005, 10, 3, 1, 2, 3, 4, tzinfo=datetime.UTC),
         "p": pathlib.Path("/tmp/x y"), "li": [1, 2, 3],
         "al": [{"x": 1, "y": "one"}, {"x": 2, "y": "two"}], "opt": None,
     }
@@ -301,7 +301,7 @@ async def test_invalid_signature_raises_at_once(loop_kind: str) -> None:
         with pytest.raises(TypeError):
             pair.client.call_remote(Echo, i=1, s="not bytes", u="", f=0.0, b=True,
                                     d=decimal.Decimal(1), dt=datetime.datetime.now(
-                                        datetime.timezone.utc), p="/", li=[], al=[])
+                                        datetime.UTC), p="/", li=[], al=[])
         assert await call(pair.client, Sum, a=1, b=2) == {"total": 3}
 
 

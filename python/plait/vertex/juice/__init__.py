@@ -79,8 +79,8 @@ __all__ = [
     "TLSNotAvailable",
     "TooLong",
     "UnhandledCommand",
-    "UnknownRemoteError",
     "Unicode",
+    "UnknownRemoteError",
     "connect",
     "listen",
 ]

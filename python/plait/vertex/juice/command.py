@@ -38,7 +38,7 @@ def _instantiate_error(cls: type[BaseException], description: str) -> BaseExcept
     """Build ``cls(description)`` as Twisted does; fall back when its signature differs."""
     try:
         return cls(description)
-    except Exception:  # a custom __init__ that wants other arguments
+    except Exception:  # noqa: BLE001 - a custom __init__ that wants other arguments
         exc = cls.__new__(cls)
         exc.args = (description,)
         return exc
@@ -87,19 +87,19 @@ class Command:
         cls.argument_schema = Schema(cls.arguments)
         cls.response_schema = Schema(cls.response)
         name_head = (COMMAND, cls.command_name)
-        cls._encode_ask = staticmethod(  # type: ignore[assignment]
+        cls._encode_ask = staticmethod(
             cls.argument_schema.encoder((name_head, (ASK, None)), strict=True)
         )
-        cls._encode_send = staticmethod(  # type: ignore[assignment]
+        cls._encode_send = staticmethod(
             cls.argument_schema.encoder((name_head,), strict=True)
         )
-        cls._encode_answer = staticmethod(  # type: ignore[assignment]
+        cls._encode_answer = staticmethod(
             cls.response_schema.encoder(((ANSWER, None),))
         )
-        cls.decode_arguments = staticmethod(  # type: ignore[assignment]
+        cls.decode_arguments = staticmethod(
             cls.argument_schema.decode
         )
-        cls.decode_response = staticmethod(  # type: ignore[assignment]
+        cls.decode_response = staticmethod(
             cls.response_schema.decode
         )
 

@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, ClassVar
 
 from plait._native import BoxDecoder, JuiceError, encode_box, encode_boxes
@@ -298,7 +298,7 @@ class AMP(StreamProtocol):
                     continue
                 try:
                     result = command.decode_response(box)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
                     err = ProtocolError(f"bad answer to {command.command_name!r}: {exc!r}")
                     future.set_exception(err)
                     self._protocol_violation(err)
@@ -313,21 +313,21 @@ class AMP(StreamProtocol):
             command, func, _ = responder
             try:
                 kwargs = command.decode_arguments(box)
-            except Exception:
+            except Exception:  # noqa: BLE001 - any failure is reported to the peer
                 self._box_received(box)  # the general path reports it
                 continue
             ask = box.get(ASK)
             try:
                 result = func(self, **kwargs)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
                 self._responder_failed(command, ask, exc)
                 continue
             if ask is not None and type(result) is dict:
                 try:
                     out.append(command._encode_answer(result, ask))
-                    continue
-                except Exception:
-                    pass  # the general path reports it
+                except Exception:  # noqa: BLE001 - the general path reports it
+                    self._responder_returned(command, ask, result)
+                continue
             self._responder_returned(command, ask, result)
         self._flush_outbox()
         self._flush_pending = scheduled  # a flush still scheduled finds an empty outbox
@@ -344,7 +344,7 @@ class AMP(StreamProtocol):
                     entry[0].set_result(entry[1].decode_response(box))
                 except asyncio.InvalidStateError:
                     pass
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
                     err = ProtocolError(f"bad answer to {entry[1].command_name!r}: {exc!r}")
                     entry[0].set_exception(err)
                     self._protocol_violation(err)
@@ -396,7 +396,7 @@ class AMP(StreamProtocol):
         command, func, _ = entry
         try:
             kwargs = command.decode_arguments(box)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
             if ask is not None:  # as Twisted: the failure is an undeclared one
                 self._send_error(ask, UNKNOWN_ERROR_CODE, "Unknown Error")
             self._protocol_violation(ProtocolError(f"bad arguments for {name!r}: {exc!r}"))
@@ -406,7 +406,7 @@ class AMP(StreamProtocol):
             return
         try:
             result = func(self, **kwargs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
             self._responder_failed(command, ask, exc)
             return
         self._responder_returned(command, ask, result)
@@ -418,8 +418,8 @@ class AMP(StreamProtocol):
         elif ask is not None:
             self._answer(command, ask, result)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = self._loop.create_task(coro)  # type: ignore[union-attr, arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = self._loop.create_task(coro)  # type: ignore[union-attr]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -431,7 +431,7 @@ class AMP(StreamProtocol):
         except asyncio.CancelledError as exc:
             self._responder_failed(command, ask, exc)
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
             self._responder_failed(command, ask, exc)
             return
         if ask is not None:
@@ -527,7 +527,7 @@ class AMP(StreamProtocol):
             box = None
             if ask is not None:
                 box = command.make_answer(strip_options(result, RESPONDER_OPTIONS), ask)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
             self._responder_failed(command, ask, exc)
             return
         if box is not None:

@@ -17,8 +17,7 @@ if TYPE_CHECKING:
 
 # Twisted's list (amp.PYTHON_KEYWORDS): wire names equal to these are title-cased in Python.
 _TWISTED_KEYWORDS = frozenset(
-    "and del for is raise assert elif from lambda return break else global not try class "
-    "except if or while continue exec import pass yield def finally in print".split()
+    ["and", "del", "for", "is", "raise", "assert", "elif", "from", "lambda", "return", "break", "else", "global", "not", "try", "class", "except", "if", "or", "while", "continue", "exec", "import", "pass", "yield", "def", "finally", "in", "print"]
 )
 
 _RESERVED = frozenset(
@@ -70,8 +69,8 @@ def _inline_template(argument: Argument, method: str, attribute: str) -> str | N
 class Schema:
     """The compiled form of an ``arguments``/``response``/``AmpList`` declaration.
 
-    ``encoder(head_keys)`` builds ``f(values, *head_values) -> box`` where the box starts
-    with the given head keys (``_command``/``_ask``, ``_answer``); ``decode(box)`` returns
+    ``encoder(head)`` builds ``f(values, *head_values) -> box`` where the box starts with
+    the given protocol keys (``_command``/``_ask``, ``_answer``); ``decode(box)`` returns
     the Python values keyed by Python names (missing optional arguments are ``None``).
     """
 
@@ -147,7 +146,8 @@ class Schema:
         lines.append("    return box")
         ns = self._namespace()
         ns["ALLOWED"] = self.python_names
-        return self._exec(lines, ns, "encode")
+        encode: Encoder = self._exec(lines, ns, "encode")
+        return encode
 
     def _compile_decoder(self) -> Decoder:
         items = []
@@ -160,7 +160,8 @@ class Schema:
             else:
                 items.append(f"{f.python!r}: {self._decode_expr(i, f, f'box[{f.wire!r}]')}")
         lines = ["def decode(box):", f"    return {{{', '.join(items)}}}"]
-        return self._exec(lines, self._namespace(), "decode")
+        decode: Decoder = self._exec(lines, self._namespace(), "decode")
+        return decode
 
     def _encode_expr(self, i: int, f: Field, value: str) -> str:
         template = _inline_template(f.argument, "to_bytes", "inline_encode")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from .command import Command
 from .errors import TLS_ERROR_CODE, TLSError, TLSNotAvailable
@@ -35,7 +35,7 @@ class StartTLS(Command):
     command_name = b"StartTLS"
     arguments = ()
     response = ()
-    errors = {TLSError: TLS_ERROR_CODE}
+    errors: ClassVar[Mapping[type[BaseException], bytes | str]] = {TLSError: TLS_ERROR_CODE}
     local_arguments = CALLER_OPTIONS
     switches_tls = True
 
