@@ -102,7 +102,7 @@ class MultiService(Service):
             try:
                 await service.start()
             except BaseException:
-                log.error("service %r failed to start; stopping the ones started", service.name)
+                log.debug("service %r failed to start; stopping the ones started", service.name)
                 for done in reversed(started):
                     try:
                         await done.stop()
