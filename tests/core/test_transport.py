@@ -139,6 +139,40 @@ async def test_small_writes_in_one_iteration_are_one_transport_write(loop_kind: 
     server.close()
 
 
+class ChattyEcho(Collector):
+    """Answers each read with many small writes."""
+
+    def stream_received(self, data: memoryview) -> None:
+        super().stream_received(data)
+        for byte in bytes(data):
+            self.write(b"<%c>" % byte)
+
+
+async def test_writes_inside_a_read_go_out_as_one_write_when_it_returns(loop_kind: str) -> None:
+    loop = asyncio.get_running_loop()
+    made: asyncio.Future[ChattyEcho] = loop.create_future()
+
+    def make() -> ChattyEcho:
+        p = ChattyEcho()
+        made.set_result(p)
+        return p
+
+    server = await loop.create_server(make, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, client = await loop.create_connection(Collector, "127.0.0.1", port)
+    srv = await asyncio.wait_for(made, WAIT)
+    await asyncio.wait_for(srv.started.wait(), WAIT)
+    counter = CountingTransport(srv.transport)  # type: ignore[arg-type]
+    srv.transport = counter  # type: ignore[assignment]
+    client.write(b"abc")
+    await client.until(9)
+    assert bytes(client.data) == b"<a><b><c>"
+    assert len(counter.writes) == srv.chunks  # one write per read callback
+    assert srv._flush_handle is None  # flushed on return, no callback was scheduled
+    client.close()
+    server.close()
+
+
 async def test_separate_iterations_give_separate_writes_and_flush_is_immediate(loop_kind: str) -> None:
     client, srv, server = await pair()
     counter = CountingTransport(client.transport)  # type: ignore[arg-type]

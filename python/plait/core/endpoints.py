@@ -302,7 +302,7 @@ class StreamListeningPort:
                 self._idle.clear()
                 made(transport)
 
-            def connection_lost(exc: BaseException | None) -> None:
+            def connection_lost(exc: Exception | None) -> None:
                 self._connections.pop(proto, None)
                 if not self._connections:
                     self._idle.set()
@@ -318,7 +318,7 @@ class StreamListeningPort:
 
     @property
     def sockets(self) -> list[socket.socket]:
-        return list(self.server.sockets or ())
+        return list(getattr(self.server, "sockets", None) or ())
 
     @property
     def port(self) -> int | None:
@@ -725,7 +725,7 @@ def client_endpoint(description: str) -> ClientEndpoint:
     """Parse a client description: tcp, tcp6, unix, ssl or udp."""
     kind = parse_description(description)[0]
     if kind in ("tcp", "tcp6"):
-        allowed = ("host", "port", "timeout", "bindAddress")
+        allowed: tuple[str, ...] = ("host", "port", "timeout", "bindAddress")
         spec = _Spec(description, ("host", "port"), allowed, ("host", "port"))
         check_family = socket.AF_INET6 if kind == "tcp6" else socket.AF_UNSPEC
         family = socket.AF_INET6 if kind == "tcp6" else socket.AF_UNSPEC

@@ -28,6 +28,10 @@ BytesLike = bytes | bytearray | memoryview
 class StreamProtocol(asyncio.BufferedProtocol):
     """A buffered stream protocol with coalesced writes, flow control and STARTTLS.
 
+    Writes made inside :meth:`stream_received` go out in one ``transport.write`` when
+    it returns; writes made elsewhere (tasks, timers) go out in one write from a
+    ``loop.call_soon`` callback, i.e. once per loop iteration.
+
     Subclasses override :meth:`stream_started`, :meth:`stream_received` and
     :meth:`stream_ended`; they write with :meth:`write` / :meth:`writelines` and may
     ``await self.drain()`` to respect the peer's pace.
@@ -47,6 +51,7 @@ class StreamProtocol(asyncio.BufferedProtocol):
     _lost: bool = False
     _write_paused: bool = False
     _tls_switching: bool = False
+    _in_read: bool = False
 
     def _init_stream(self) -> None:
         self._wbuf = bytearray()
@@ -90,11 +95,19 @@ class StreamProtocol(asyncio.BufferedProtocol):
         return self._rview
 
     def buffer_updated(self, nbytes: int) -> None:
+        # Writes made while handling this read are flushed as one write when the
+        # handler returns: a request/response pair costs no extra loop iteration.
         view = self._rview[:nbytes]
+        self._in_read = True
         try:
             self.stream_received(view)
         finally:
+            self._in_read = False
             view.release()
+        if self._wbuf and not self._tls_switching and self.transport is not None:
+            data = self._wbuf
+            self._wbuf = bytearray()
+            self.transport.write(data)
 
     def eof_received(self) -> bool | None:
         """The peer finished sending; by default the transport then closes itself."""
@@ -138,7 +151,7 @@ class StreamProtocol(asyncio.BufferedProtocol):
             return  # held until the TLS transport exists
         if len(buf) >= self.write_coalesce_limit:
             self._flush_now()
-        elif self._flush_handle is None:
+        elif self._flush_handle is None and not self._in_read:
             self._flush_handle = self._loop.call_soon(self._scheduled_flush)  # type: ignore[union-attr]
 
     def writelines(self, chunks: Iterable[BytesLike]) -> None:
@@ -275,7 +288,7 @@ class StreamProtocol(asyncio.BufferedProtocol):
         self._tls_switching = False
         if new is None or self._lost:  # pragma: no cover - closed during the handshake
             raise ConnectionLost("connection lost during TLS handshake")
-        self.transport = new  # type: ignore[assignment]
+        self.transport = new
         self.flush()
 
     # ------------------------------------------------------------ addresses

@@ -83,5 +83,5 @@ class Portal:
         result = self.realm.request_avatar(avatar_id, mind, *interfaces)
         if inspect.isawaitable(result):
             result = await result
-        interface, avatar, logout = result  # type: ignore[misc]
+        interface, avatar, logout = result
         return interface, avatar, _OnceLogout(logout)
