@@ -354,6 +354,17 @@ def test_negative_limits_are_refused() -> None:
 # ---------------------------------------------------------------- errors
 
 
+def test_every_raised_error_has_its_own_boxes_list() -> None:
+    with pytest.raises(JuiceError) as encoding:
+        encode_box({b"": b""})
+    assert encoding.value.boxes == []
+    assert encoding.value.boxes is not JuiceError.boxes
+    with pytest.raises(JuiceError) as decoding:
+        BoxDecoder().feed(b"\xff\xff")
+    assert decoding.value.boxes == []
+    assert decoding.value.boxes is not encoding.value.boxes
+
+
 def test_juice_error_is_a_value_error() -> None:
     assert issubclass(JuiceError, ValueError)
     assert JuiceError.__module__ == "plait._native"

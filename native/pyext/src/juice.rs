@@ -27,6 +27,17 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// A JuiceError with `message`, whose `boxes` attribute is `boxes` (or a fresh empty list),
+/// so no instance shares the class attribute's list.
+fn juice_error(py: Python<'_>, message: String, boxes: Option<Bound<'_, PyList>>) -> PyErr {
+    let err = JuiceError::new_err(message);
+    let boxes = boxes.unwrap_or_else(|| PyList::empty(py));
+    match err.value(py).setattr("boxes", boxes) {
+        Ok(()) => err,
+        Err(setattr_failed) => setattr_failed,
+    }
+}
+
 /// A new `bytes` object holding `data`.
 #[inline]
 fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
@@ -129,7 +140,10 @@ impl<'py> SimpleBuffer<'py> {
         }
         // SAFETY: PyObject_GetBuffer succeeded, so it filled in the whole struct.
         let view = unsafe { Box::from_raw(Box::into_raw(view).cast::<ffi::Py_buffer>()) };
-        Ok(SimpleBuffer { view, _py: obj.py() })
+        Ok(SimpleBuffer {
+            view,
+            _py: obj.py(),
+        })
     }
 
     fn as_slice(&self) -> &[u8] {
@@ -168,9 +182,8 @@ pub(crate) struct BoxDecoder {
 impl BoxDecoder {
     fn feed_slice<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
         if let Some(reason) = &self.broken {
-            return Err(JuiceError::new_err(format!(
-                "decoder is unusable after an earlier error: {reason}"
-            )));
+            let message = format!("decoder is unusable after an earlier error: {reason}");
+            return Err(juice_error(py, message, None));
         }
         let boxes = PyList::empty(py);
         let mut failure: Option<PyErr> = None;
@@ -189,11 +202,7 @@ impl BoxDecoder {
         }
         match result {
             Ok(()) => Ok(boxes),
-            Err(violation) => {
-                let err = JuiceError::new_err(violation.to_string());
-                err.value(py).setattr("boxes", boxes)?;
-                Err(err)
-            }
+            Err(violation) => Err(juice_error(py, violation.to_string(), Some(boxes))),
         }
     }
 }
@@ -261,13 +270,13 @@ impl BoxDecoder {
     }
 }
 
-/// Appends the UTF-8 or raw bytes of a key or value.
+/// The bytes a key or value stands for: a `bytes` as is, a `str` as UTF-8.
 #[inline]
-fn with_bytes<R>(obj: &Bound<'_, PyAny>, what: &str, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+fn wire_bytes<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a [u8]> {
     if let Ok(bytes) = obj.cast::<PyBytes>() {
-        Ok(f(bytes.as_bytes()))
+        Ok(bytes.as_bytes())
     } else if let Ok(text) = obj.cast::<PyString>() {
-        Ok(f(text.to_str()?.as_bytes()))
+        Ok(text.to_str()?.as_bytes())
     } else {
         Err(PyTypeError::new_err(format!(
             "AMP box {what}s must be bytes or str, not {}",
@@ -276,17 +285,16 @@ fn with_bytes<R>(obj: &Bound<'_, PyAny>, what: &str, f: impl FnOnce(&[u8]) -> R)
     }
 }
 
+#[inline]
 fn encode_pair_into(
     out: &mut Vec<u8>,
     key: &Bound<'_, PyAny>,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    with_bytes(key, "key", |key| {
-        with_bytes(value, "value", |value| {
-            encode_pair(out, key, value).map_err(|e| JuiceError::new_err(e.to_string()))
-        })
-    })???;
-    Ok(())
+    let py = key.py();
+    let key = wire_bytes(key, "key")?;
+    let value = wire_bytes(value, "value")?;
+    encode_pair(out, key, value).map_err(|err| juice_error(py, err.to_string(), None))
 }
 
 /// Appends one Python mapping as a box to `out`; on error `out` is left as it was.
@@ -302,7 +310,11 @@ fn encode_mapping_into(out: &mut Vec<u8>, mapping: &Bound<'_, PyAny>) -> PyResul
                 if err.is_instance_of::<PyAttributeError>(mapping.py()) {
                     PyTypeError::new_err(format!(
                         "an AMP box must be a mapping, not {}",
-                        mapping.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                        mapping
+                            .get_type()
+                            .name()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
                     ))
                 } else {
                     err
