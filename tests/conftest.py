@@ -22,9 +22,11 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     func = pyfuncitem.obj
     if not inspect.iscoroutinefunction(func):
         return None
-    kind = pyfuncitem.funcargs["loop_kind"]
+    kind = pyfuncitem.callspec.params["loop_kind"]
     names = pyfuncitem._fixtureinfo.argnames
-    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names if name in pyfuncitem.funcargs}
+    if "loop_kind" in names:
+        kwargs["loop_kind"] = kind
     with asyncio.Runner(loop_factory=LOOPS[kind]) as runner:
         runner.run(asyncio.wait_for(func(**kwargs), ASYNC_TEST_TIMEOUT))
     return True
