@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
 import pytest
 
 from plait.epsilon.cooperator import (
-    Cooperator, CooperativeTask, SchedulerStopped, TaskDone, TaskFailed, TaskFinished,
-    TaskNotPaused, TaskState, TaskStopped, cooperate, default_cooperator,
+    CooperativeTask,
+    Cooperator,
+    SchedulerStopped,
+    TaskDone,
+    TaskFailed,
+    TaskFinished,
+    TaskNotPaused,
+    TaskState,
+    TaskStopped,
+    cooperate,
+    default_cooperator,
 )
 
 
@@ -139,7 +148,7 @@ async def test_many_tasks_all_finish(loop_kind: str) -> None:
 # -- awaiting ------------------------------------------------------------------------------
 
 async def test_await_returns_the_generator_return_value(loop_kind: str) -> None:
-    def job() -> Iterator[None]:
+    def job() -> Generator[Any, Any, Any]:
         yield None
         return 42
 
@@ -152,7 +161,7 @@ async def test_await_returns_the_generator_return_value(loop_kind: str) -> None:
 
 
 async def test_iterator_exception_is_raised_by_await(loop_kind: str) -> None:
-    def job() -> Iterator[None]:
+    def job() -> Generator[Any, Any, Any]:
         yield None
         raise KeyError("boom")
 
@@ -182,7 +191,7 @@ async def test_unawaited_failure_is_reported_to_the_loop(loop_kind: str) -> None
     reported: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: reported.append(context))
     try:
-        def job() -> Iterator[None]:
+        def job() -> Generator[Any, Any, Any]:
             raise ValueError("nobody listens")
             yield None
 
@@ -248,7 +257,7 @@ async def test_stop_closes_the_generator_and_await_raises_task_stopped(loop_kind
     closed: list[bool] = []
     coop, clock, scheduler = make()
 
-    def job() -> Iterator[None]:
+    def job() -> Generator[Any, Any, Any]:
         try:
             while True:
                 clock.now += 5
@@ -275,7 +284,7 @@ async def test_a_task_may_stop_itself(loop_kind: str) -> None:
     holder: list[CooperativeTask] = []
     closed: list[bool] = []
 
-    def job() -> Iterator[None]:
+    def job() -> Generator[Any, Any, Any]:
         try:
             yield None
             holder[0].stop()
@@ -322,7 +331,7 @@ async def test_yielded_future_pauses_only_that_task_and_sends_the_result_back(lo
     received: list[int] = []
     log: list[str] = []
 
-    def waiter() -> Iterator[Any]:
+    def waiter() -> Generator[Any, Any, Any]:
         received.append((yield future))
         return "done"
 
@@ -342,7 +351,7 @@ async def test_yielded_failure_is_thrown_into_the_generator(loop_kind: str) -> N
     coop = Cooperator()
     loop = asyncio.get_running_loop()
 
-    def handles() -> Iterator[Any]:
+    def handles() -> Generator[Any, Any, Any]:
         failing: asyncio.Future[None] = loop.create_future()
         loop.call_soon(failing.set_exception, OSError("disk"))
         try:
@@ -353,7 +362,7 @@ async def test_yielded_failure_is_thrown_into_the_generator(loop_kind: str) -> N
 
     assert await coop.cooperate(handles()) == "handled disk"
 
-    def lets_it_fly() -> Iterator[Any]:
+    def lets_it_fly() -> Generator[Any, Any, Any]:
         yield asyncio.sleep(0)
         yield loop.run_in_executor(None, int, "not a number")
 
@@ -376,7 +385,7 @@ async def test_yielded_coroutine_runs_and_its_value_comes_back(loop_kind: str) -
         await asyncio.sleep(0)
         return n * 2
 
-    def job() -> Iterator[Any]:
+    def job() -> Generator[Any, Any, Any]:
         total = 0
         for n in range(3):
             total += yield fetch(n)
@@ -390,7 +399,7 @@ async def test_pause_while_waiting_stays_paused_after_the_wait(loop_kind: str) -
     future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     log: list[str] = []
 
-    def job() -> Iterator[Any]:
+    def job() -> Generator[Any, Any, Any]:
         yield future
         log.append("after")
 
@@ -415,7 +424,7 @@ async def test_stop_while_waiting_cancels_a_coroutine_it_owns(loop_kind: str) ->
             cancelled.append(True)
             raise
 
-    def job() -> Iterator[Any]:
+    def job() -> Generator[Any, Any, Any]:
         yield slow()
 
     task = Cooperator().cooperate(job())

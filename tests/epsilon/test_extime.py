@@ -17,8 +17,9 @@ SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
 
 
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+        microsecond: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
 
 
 # -- ISO 8601 -----------------------------------------------------------------------------
@@ -399,7 +400,7 @@ def test_ordering_and_hashing_by_instant() -> None:
     assert len({a, b, c}) == 2
     assert a != "2005-01-17"
     with pytest.raises(TypeError):
-        a < "2005-01-17"  # type: ignore[operator]
+        _ = a < "2005-01-17"  # type: ignore[operator]
 
 
 def test_repr_and_pickle() -> None:

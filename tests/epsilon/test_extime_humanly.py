@@ -157,7 +157,7 @@ def test_as_humanly_precision_seconds() -> None:
     assert t.as_humanly(NY, NOW, precision=Precision.MINUTES) == "10:30 am"
     earlier = Time.from_iso8601_time_and_date("2023-03-09T15:30:07Z")
     assert earlier.as_humanly(NY, NOW, Precision.SECONDS) == "Mar 9 2023, 10:30:07 am"
-    with pytest.raises(ValueError, match="not a Precision: 'hours'"):
+    with pytest.raises(TypeError, match="not a Precision: 'hours'"):
         t.as_humanly(NY, NOW, "hours")  # type: ignore[arg-type]
 
 

@@ -27,8 +27,17 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from typing import Any, Protocol
 
 __all__ = [
-    "Cooperator", "CooperativeTask", "TaskState", "TaskFinished", "TaskDone", "TaskStopped",
-    "TaskFailed", "SchedulerStopped", "TaskNotPaused", "cooperate", "default_cooperator",
+    "CooperativeTask",
+    "Cooperator",
+    "SchedulerStopped",
+    "TaskDone",
+    "TaskFailed",
+    "TaskFinished",
+    "TaskNotPaused",
+    "TaskState",
+    "TaskStopped",
+    "cooperate",
+    "default_cooperator",
 ]
 
 logger = logging.getLogger(__name__)
@@ -181,7 +190,7 @@ class CooperativeTask:
         except StopIteration as exhausted:
             self._finish(TaskState.DONE, result=exhausted.value)
             return
-        except (Exception, asyncio.CancelledError) as error:
+        except (Exception, asyncio.CancelledError) as error:  # noqa: BLE001 - the task's outcome
             self._finish(TaskState.FAILED, error=error)
             return
         except BaseException as error:  # KeyboardInterrupt, SystemExit: fail, then let it go
@@ -264,7 +273,7 @@ class CooperativeTask:
             return
         try:
             close()
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported, the stop itself succeeded
             self._cooperator._report("closing a stopped cooperative task failed", error, self)
 
     def __del__(self) -> None:
@@ -273,7 +282,7 @@ class CooperativeTask:
             try:
                 self._cooperator._report("unhandled exception in cooperative task",
                                          self._error, self)
-            except Exception:  # interpreter shutdown: nothing useful left to do
+            except Exception:  # noqa: BLE001, S110 - interpreter shutdown: nothing left to do
                 pass
 
 
@@ -329,7 +338,7 @@ class Cooperator:
         elif hasattr(iterator, "__iter__"):
             source = iter(iterator)  # type: ignore[arg-type]
         elif hasattr(iterator, "__aiter__"):
-            source = iterator.__aiter__()  # type: ignore[union-attr]
+            source = iterator.__aiter__()
         else:
             raise TypeError(f"cannot cooperate on {iterator!r}: not an iterator")
         self._get_loop()  # bind to the running loop now, not at the first tick

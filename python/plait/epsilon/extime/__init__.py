@@ -2,4 +2,4 @@
 the way people write them (Divmod Epsilon's ``extime``, for today's Python)."""
 from ._time import UTC, Precision, Time
 
-__all__ = ["Time", "Precision", "UTC"]
+__all__ = ["UTC", "Precision", "Time"]

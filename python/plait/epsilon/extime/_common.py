@@ -5,9 +5,13 @@ formats (RFC 2822, HTTP dates) must be English whatever the process locale is.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
-UTC = timezone.utc
+__all__ = [
+    "DAY_ABBREVIATIONS", "DAY_NAMES", "EPOCH", "MONTH_ABBREVIATIONS", "MONTH_NUMBERS",
+    "ONE_DAY", "ONE_HOUR", "ONE_MICROSECOND", "ONE_MINUTE", "ONE_SECOND", "ONE_WEEK", "UTC",
+    "build", "fixed_offset", "invalid", "offset_text", "utc_midnight",
+]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 ONE_MICROSECOND = timedelta(microseconds=1)

@@ -11,7 +11,14 @@ import re
 from datetime import date, datetime, timedelta, tzinfo
 
 from ._common import (
-    MONTH_ABBREVIATIONS, ONE_DAY, ONE_MICROSECOND, ONE_MINUTE, ONE_SECOND, UTC, build, invalid,
+    MONTH_ABBREVIATIONS,
+    ONE_DAY,
+    ONE_MICROSECOND,
+    ONE_MINUTE,
+    ONE_SECOND,
+    UTC,
+    build,
+    invalid,
     utc_midnight,
 )
 
@@ -133,7 +140,7 @@ def format_humanly(instant: datetime, resolution: timedelta, tz: tzinfo | None,
     """``10:30 am`` today, ``Mar 5, 10:30 am`` this year, ``Mar 5 2004, 10:30 am`` before;
     floating days read ``all day`` (today), ``Mar 5``, ``Mar 2005`` or ``2005``."""
     if not isinstance(precision, Precision):
-        raise ValueError(f"not a Precision: {precision!r}")
+        raise TypeError(f"not a Precision: {precision!r}")
     zone = tz or UTC
     today = now.astimezone(zone).date()
     if resolution >= ONE_DAY:

@@ -11,8 +11,18 @@ import re
 from datetime import date, datetime, timedelta, tzinfo
 
 from ._common import (
-    ONE_DAY, ONE_HOUR, ONE_MICROSECOND, ONE_MINUTE, ONE_SECOND, ONE_WEEK, UTC,
-    build, fixed_offset, invalid, offset_text, utc_midnight,
+    ONE_DAY,
+    ONE_HOUR,
+    ONE_MICROSECOND,
+    ONE_MINUTE,
+    ONE_SECOND,
+    ONE_WEEK,
+    UTC,
+    build,
+    fixed_offset,
+    invalid,
+    offset_text,
+    utc_midnight,
 )
 
 KIND = "an ISO 8601 date and time"

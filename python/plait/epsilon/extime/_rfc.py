@@ -8,8 +8,17 @@ import re
 from datetime import datetime, timedelta, tzinfo
 
 from ._common import (
-    DAY_ABBREVIATIONS, DAY_NAMES, MONTH_ABBREVIATIONS, MONTH_NUMBERS, ONE_MINUTE, ONE_SECOND,
-    UTC, build, fixed_offset, invalid, offset_text,
+    DAY_ABBREVIATIONS,
+    DAY_NAMES,
+    MONTH_ABBREVIATIONS,
+    MONTH_NUMBERS,
+    ONE_MINUTE,
+    ONE_SECOND,
+    UTC,
+    build,
+    fixed_offset,
+    invalid,
+    offset_text,
 )
 
 RFC2822 = "an RFC 2822 date"

@@ -20,13 +20,13 @@ from ._humanly import Precision, format_humanly, parse_humanly
 from ._iso8601 import format_iso8601, parse_iso8601
 from ._rfc import format_rfc1123, format_rfc2822, parse_http_date, parse_rfc2822
 
-__all__ = ["Time", "Precision", "UTC"]
+__all__ = ["UTC", "Precision", "Time"]
 
 
 class Time:
     """An instant with a resolution; ``Time()`` is now, to the microsecond."""
 
-    __slots__ = ("_time", "_resolution")
+    __slots__ = ("_resolution", "_time")
 
     _time: datetime
     _resolution: timedelta
