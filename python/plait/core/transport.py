@@ -5,15 +5,15 @@ Why not plain ``asyncio.Protocol``: a protocol that answers with many small writ
 Twisted, :class:`StreamProtocol` coalesces the writes made during one loop iteration
 and hands them to the transport in a single ``write`` from a ``loop.call_soon``
 callback.  Reads go into one reused ``bytearray`` (``asyncio.BufferedProtocol``), so
-receiving allocates nothing per read.
+receiving allocates nothing per read.  The hot path is compiled (``_stream.pyx``).
 """
 from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterable
 from typing import Any
 
+from plait.core._stream import StreamCore
 from plait.core.errors import ConnectionLost
 
 __all__ = ["Address", "StreamProtocol"]
@@ -22,49 +22,31 @@ __all__ = ["Address", "StreamProtocol"]
 #: a ``(host, port)`` or ``(host, port, flowinfo, scope_id)`` tuple, or a path string.
 Address = Any
 
-BytesLike = bytes | bytearray | memoryview
 
 
-class StreamProtocol(asyncio.BufferedProtocol):
+class StreamProtocol(StreamCore, asyncio.BufferedProtocol):
     """A buffered stream protocol with coalesced writes, flow control and STARTTLS.
 
     Writes made inside :meth:`stream_received` go out in one ``transport.write`` when
     it returns; writes made elsewhere (tasks, timers) go out in one write from a
-    ``loop.call_soon`` callback, i.e. once per loop iteration.
+    ``loop.call_soon`` callback, i.e. once per loop iteration.  The read and write hot
+    paths (``get_buffer``, ``buffer_updated``, ``write``, ``flush``) are compiled, in
+    :mod:`plait.core._stream`.
 
     Subclasses override :meth:`stream_started`, :meth:`stream_received` and
     :meth:`stream_ended`; they write with :meth:`write` / :meth:`writelines` and may
-    ``await self.drain()`` to respect the peer's pace.
+    ``await self.drain()`` to respect the peer's pace.  Subclasses need not call
+    ``super().__init__()``.
     """
 
-    transport: asyncio.Transport | None = None
     #: Size of the one reused receive buffer.
     read_buffer_size: int = 65536
     #: Writes at least this large bypass the coalescing buffer (after flushing it), and
     #: the buffer is flushed at once when it grows past this size.
     write_coalesce_limit: int = 65536
 
-    # Instance state is created lazily in _init_stream so that subclasses need not
-    # call super().__init__().
-    _stream_ready: bool = False
-    _closing: bool = False
-    _lost: bool = False
     _write_paused: bool = False
-    _tls_switching: bool = False
-    _in_read: bool = False
-
-    def _init_stream(self) -> None:
-        self._wbuf = bytearray()
-        self._flush_handle: asyncio.Handle | None = None
-        self._closing = False
-        self._write_paused = False
-        self._drain_waiters: list[asyncio.Future[None]] = []
-        self._lost = False
-        self._lost_exc: BaseException | None = None
-        self._rbuf = bytearray(self.read_buffer_size)
-        self._rview = memoryview(self._rbuf)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stream_ready = True
+    _lost_exc: BaseException | None = None
 
     # ------------------------------------------------------------------ hooks
 
@@ -80,46 +62,17 @@ class StreamProtocol(asyncio.BufferedProtocol):
     # ------------------------------------------------------- asyncio protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not self._stream_ready:
-            self._init_stream()
-        self.transport = transport  # type: ignore[assignment]
-        try:
-            self._loop = asyncio.get_running_loop()
-        except RuntimeError:  # pragma: no cover - transports call us from the loop
-            self._loop = asyncio.get_event_loop()
+        self._bind(transport)
         self.stream_started()
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        if not self._stream_ready:  # pragma: no cover - connection_made comes first
-            self._init_stream()
-        return self._rview
-
-    def buffer_updated(self, nbytes: int) -> None:
-        # Writes made while handling this read are flushed as one write when the
-        # handler returns: a request/response pair costs no extra loop iteration.
-        view = self._rview[:nbytes]
-        self._in_read = True
-        try:
-            self.stream_received(view)
-        finally:
-            self._in_read = False
-            view.release()
-        if self._wbuf and not self._tls_switching and self.transport is not None:
-            data = self._wbuf
-            self._wbuf = bytearray()
-            self.transport.write(data)
 
     def eof_received(self) -> bool | None:
         """The peer finished sending; by default the transport then closes itself."""
         return None
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        if not self._stream_ready:
-            self._init_stream()
         self._lost = True
         self._lost_exc = exc
-        self._cancel_flush()
-        self._wbuf = bytearray()
+        self._discard_writes()
         self.transport = None
         self._wake_drainers()
         self.stream_ended(exc)
@@ -135,36 +88,6 @@ class StreamProtocol(asyncio.BufferedProtocol):
 
     # ----------------------------------------------------------------- writing
 
-    def write(self, data: BytesLike) -> None:
-        """Queue ``data``; everything written in this loop iteration goes out in one write."""
-        if self.transport is None or self._closing:
-            return  # like Twisted: writes after close are dropped silently
-        buf = self._wbuf
-        if len(data) >= self.write_coalesce_limit and not self._tls_switching:
-            if buf:
-                self._flush_now()
-            if self.transport is not None:
-                self.transport.write(data)
-            return
-        buf += data
-        if self._tls_switching:
-            return  # held until the TLS transport exists
-        if len(buf) >= self.write_coalesce_limit:
-            self._flush_now()
-        elif self._flush_handle is None and not self._in_read:
-            self._flush_handle = self._loop.call_soon(self._scheduled_flush)  # type: ignore[union-attr]
-
-    def writelines(self, chunks: Iterable[BytesLike]) -> None:
-        """Queue each chunk, as :meth:`write` does."""
-        for chunk in chunks:
-            self.write(chunk)
-
-    def flush(self) -> None:
-        """Hand whatever is buffered to the transport now."""
-        self._cancel_flush()
-        if self._stream_ready and self._wbuf and not self._tls_switching:
-            self._flush_now()
-
     async def drain(self) -> None:
         """Flush, then wait while the transport asks us to pause writing.
 
@@ -178,7 +101,7 @@ class StreamProtocol(asyncio.BufferedProtocol):
             return
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
-        self._drain_waiters.append(waiter)
+        self.__dict__.setdefault("_drain_waiters", []).append(waiter)
         await waiter
 
     def close(self) -> None:
@@ -191,9 +114,7 @@ class StreamProtocol(asyncio.BufferedProtocol):
 
     def abort(self) -> None:
         """Drop buffered data and close the connection at once."""
-        self._cancel_flush()
-        if self._stream_ready:
-            self._wbuf = bytearray()
+        self._discard_writes()
         self._closing = True
         if self.transport is not None:
             self.transport.abort()
@@ -208,25 +129,8 @@ class StreamProtocol(asyncio.BufferedProtocol):
         """True once :meth:`close` or :meth:`abort` was called or the connection is gone."""
         return self._closing or self.transport is None
 
-    def _scheduled_flush(self) -> None:
-        self._flush_handle = None
-        if self._wbuf and not self._tls_switching:
-            self._flush_now()
-
-    def _flush_now(self) -> None:
-        data = self._wbuf
-        self._wbuf = bytearray()  # the transport may keep a reference to ``data``
-        if self.transport is not None:
-            self.transport.write(data)
-
-    def _cancel_flush(self) -> None:
-        handle = getattr(self, "_flush_handle", None)
-        if handle is not None:
-            handle.cancel()
-            self._flush_handle = None
-
     def _wake_drainers(self) -> None:
-        waiters, self._drain_waiters = self._drain_waiters, []
+        waiters = self.__dict__.pop("_drain_waiters", [])
         for waiter in waiters:
             if waiter.done():
                 continue
@@ -283,12 +187,12 @@ class StreamProtocol(asyncio.BufferedProtocol):
             )
         except BaseException:
             self._tls_switching = False
-            self._wbuf = bytearray()
+            self._discard_writes()
             raise
         self._tls_switching = False
         if new is None or self._lost:  # pragma: no cover - closed during the handshake
             raise ConnectionLost("connection lost during TLS handshake")
-        self.transport = new
+        self._bind(new)
         self.flush()
 
     # ------------------------------------------------------------ addresses

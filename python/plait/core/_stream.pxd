@@ -1,0 +1,15 @@
+cdef class StreamCore:
+    cdef public object transport
+    cdef public object _loop
+    cdef public object _flush_handle
+    cdef public bint _closing
+    cdef public bint _lost
+    cdef public bint _tls_switching
+    cdef public bint _in_read
+    cdef object _rview
+    cdef list _chunks
+    cdef Py_ssize_t _buffered
+    cdef Py_ssize_t _coalesce_limit
+
+    cdef _flush_now(self)
+    cpdef write(self, data)
