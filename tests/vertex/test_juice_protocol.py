@@ -26,6 +26,7 @@ from plait.vertex.juice import (
     Path,
     RemoteAmpError,
     String,
+    TooLong,
     UnhandledCommand,
     Unicode,
     UnknownRemoteError,
@@ -335,3 +336,50 @@ async def test_subclass_overrides_responder_and_both_sides_call(loop_kind: str) 
         server = Server.instances[-1]
         assert await call(server, Sum, a=3, b=4) == {"total": 12}  # server calls client
         client.close()
+
+
+class Big(Command):
+    arguments = [("data", String())]
+    response = [("data", String())]
+
+
+class Huge(Command):
+    arguments = [("size", Integer())]
+    response = [("data", String())]
+
+
+class SizedServer(Server):
+    close_on_unknown_error = False
+
+    @Big.responder
+    def big(self, data: bytes) -> dict[str, Any]:
+        return {"data": data}
+
+    @Huge.responder
+    def huge(self, size: int) -> dict[str, Any]:
+        return {"data": b"x" * size}
+
+
+async def test_values_too_long_for_amp(loop_kind: str) -> None:
+    async with Pair(SizedServer) as pair:
+        ok = b"y" * 65535  # the largest value AMP carries
+        assert await call(pair.client, Big, data=ok) == {"data": ok}
+        with pytest.raises(TooLong):
+            await call(pair.client, Big, data=b"y" * 65536)
+        with pytest.raises(UnknownRemoteError):  # the answer cannot be encoded
+            await call(pair.client, Huge, size=70000)
+        assert await call(pair.client, Huge, size=3) == {"data": b"xxx"}
+
+
+async def test_many_clients_on_one_port(loop_kind: str) -> None:
+    async with Pair() as pair:
+        others = [await pair.connect() for _ in range(3)]
+        await call(pair.client, Sum, a=0, b=0)
+        for other in others:
+            await call(other, Sum, a=0, b=0)
+        assert len(Server.instances) == 4
+        for server in Server.instances:
+            assert server.outstanding == 0
+        for other in others:
+            other.close()
+            await asyncio.wait_for(other.wait_closed(), TIMEOUT)
