@@ -91,7 +91,7 @@ async def settle() -> None:
 
 # -- fairness and the time slice -----------------------------------------------------------
 
-async def test_steps_are_round_robin_and_bounded_by_the_slice(loop_kind: str) -> None:
+async def test_steps_are_round_robin_and_bounded_by_the_slice() -> None:
     coop, clock, scheduler = make(time_slice=10)
     log: list[str] = []
     a = coop.cooperate(worker("a", 4, log, clock, cost=4))
@@ -107,7 +107,7 @@ async def test_steps_are_round_robin_and_bounded_by_the_slice(loop_kind: str) ->
     assert await a is None
 
 
-async def test_at_least_one_step_per_tick_even_when_a_step_overruns(loop_kind: str) -> None:
+async def test_at_least_one_step_per_tick_even_when_a_step_overruns() -> None:
     coop, clock, scheduler = make(time_slice=10)
     log: list[str] = []
     coop.cooperate(worker("a", 3, log, clock, cost=100))
@@ -118,7 +118,7 @@ async def test_at_least_one_step_per_tick_even_when_a_step_overruns(loop_kind: s
     assert log == ["a0", "b0"]
 
 
-async def test_a_cheap_task_runs_many_steps_in_one_slice(loop_kind: str) -> None:
+async def test_a_cheap_task_runs_many_steps_in_one_slice() -> None:
     coop, clock, scheduler = make(time_slice=10)
     log: list[str] = []
     task = coop.cooperate(worker("a", 9, log, clock, cost=1))
@@ -127,7 +127,7 @@ async def test_a_cheap_task_runs_many_steps_in_one_slice(loop_kind: str) -> None
     assert task.done() and not scheduler.has_tick
 
 
-async def test_loop_stays_responsive_with_the_default_scheduler(loop_kind: str) -> None:
+async def test_loop_stays_responsive_with_the_default_scheduler() -> None:
     clock = FakeClock()
     coop = Cooperator(time_slice=10, clock=clock)
     log: list[str] = []
@@ -138,7 +138,7 @@ async def test_loop_stays_responsive_with_the_default_scheduler(loop_kind: str) 
     assert len(log) == 5
 
 
-async def test_many_tasks_all_finish(loop_kind: str) -> None:
+async def test_many_tasks_all_finish() -> None:
     coop = Cooperator()
     results = await asyncio.gather(*(coop.cooperate(iter(range(i))) for i in range(50)))
     assert results == [None] * 50
@@ -147,7 +147,7 @@ async def test_many_tasks_all_finish(loop_kind: str) -> None:
 
 # -- awaiting ------------------------------------------------------------------------------
 
-async def test_await_returns_the_generator_return_value(loop_kind: str) -> None:
+async def test_await_returns_the_generator_return_value() -> None:
     def job() -> Generator[Any, Any, Any]:
         yield None
         return 42
@@ -160,7 +160,7 @@ async def test_await_returns_the_generator_return_value(loop_kind: str) -> None:
     assert task.state is TaskState.DONE
 
 
-async def test_iterator_exception_is_raised_by_await(loop_kind: str) -> None:
+async def test_iterator_exception_is_raised_by_await() -> None:
     def job() -> Generator[Any, Any, Any]:
         yield None
         raise KeyError("boom")
@@ -175,7 +175,7 @@ async def test_iterator_exception_is_raised_by_await(loop_kind: str) -> None:
             operation()
 
 
-async def test_when_done_futures_are_independent(loop_kind: str) -> None:
+async def test_when_done_futures_are_independent() -> None:
     coop, _, scheduler = make()
     task = coop.cooperate(iter([1, 2]))
     first, second = task.when_done(), task.when_done()
@@ -186,7 +186,7 @@ async def test_when_done_futures_are_independent(loop_kind: str) -> None:
     assert second.done() and second.result() is None
 
 
-async def test_unawaited_failure_is_reported_to_the_loop(loop_kind: str) -> None:
+async def test_unawaited_failure_is_reported_to_the_loop() -> None:
     loop = asyncio.get_running_loop()
     reported: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: reported.append(context))
@@ -209,7 +209,7 @@ async def test_unawaited_failure_is_reported_to_the_loop(loop_kind: str) -> None
 
 # -- pause, resume, stop -------------------------------------------------------------------
 
-async def test_pauses_nest(loop_kind: str) -> None:
+async def test_pauses_nest() -> None:
     coop, _, scheduler = make()
     log: list[str] = []
     task = coop.cooperate(worker("a", 3, log))
@@ -229,7 +229,7 @@ async def test_pauses_nest(loop_kind: str) -> None:
         coop.cooperate(iter(())).resume()
 
 
-async def test_pausing_one_task_leaves_others_running(loop_kind: str) -> None:
+async def test_pausing_one_task_leaves_others_running() -> None:
     coop, clock, scheduler = make(time_slice=10)
     log: list[str] = []
     a = coop.cooperate(worker("a", 3, log, clock, cost=5))
@@ -242,7 +242,7 @@ async def test_pausing_one_task_leaves_others_running(loop_kind: str) -> None:
     assert log == ["b0", "b1", "b2", "a0"]
 
 
-async def test_operations_on_a_done_task_raise_task_done(loop_kind: str) -> None:
+async def test_operations_on_a_done_task_raise_task_done() -> None:
     coop, _, scheduler = make()
     task = coop.cooperate(iter([1]))
     scheduler.tick()
@@ -253,7 +253,7 @@ async def test_operations_on_a_done_task_raise_task_done(loop_kind: str) -> None
     assert issubclass(TaskDone, TaskFinished)
 
 
-async def test_stop_closes_the_generator_and_await_raises_task_stopped(loop_kind: str) -> None:
+async def test_stop_closes_the_generator_and_await_raises_task_stopped() -> None:
     closed: list[bool] = []
     coop, clock, scheduler = make()
 
@@ -279,7 +279,7 @@ async def test_stop_closes_the_generator_and_await_raises_task_stopped(loop_kind
     assert not coop.tasks
 
 
-async def test_a_task_may_stop_itself(loop_kind: str) -> None:
+async def test_a_task_may_stop_itself() -> None:
     coop, _, scheduler = make()
     holder: list[CooperativeTask] = []
     closed: list[bool] = []
@@ -299,7 +299,7 @@ async def test_a_task_may_stop_itself(loop_kind: str) -> None:
     assert closed == [True]
 
 
-async def test_cooperator_stop_stops_every_task_and_refuses_new_ones(loop_kind: str) -> None:
+async def test_cooperator_stop_stops_every_task_and_refuses_new_ones() -> None:
     coop, _, scheduler = make()
     tasks = [coop.cooperate(iter(range(10))) for _ in range(3)]
     coop.stop()
@@ -317,14 +317,14 @@ async def test_cooperator_stop_stops_every_task_and_refuses_new_ones(loop_kind: 
         await late
 
 
-async def test_not_an_iterator_is_a_type_error(loop_kind: str) -> None:
+async def test_not_an_iterator_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="not an iterator"):
         Cooperator().cooperate(42)  # type: ignore[arg-type]
 
 
 # -- yielding awaitables -------------------------------------------------------------------
 
-async def test_yielded_future_pauses_only_that_task_and_sends_the_result_back(loop_kind: str) -> None:
+async def test_yielded_future_pauses_only_that_task_and_sends_the_result_back() -> None:
     coop, _, scheduler = make()
     loop = asyncio.get_running_loop()
     future: asyncio.Future[int] = loop.create_future()
@@ -347,7 +347,7 @@ async def test_yielded_future_pauses_only_that_task_and_sends_the_result_back(lo
     assert await task == "done"
 
 
-async def test_yielded_failure_is_thrown_into_the_generator(loop_kind: str) -> None:
+async def test_yielded_failure_is_thrown_into_the_generator() -> None:
     coop = Cooperator()
     loop = asyncio.get_running_loop()
 
@@ -370,7 +370,7 @@ async def test_yielded_failure_is_thrown_into_the_generator(loop_kind: str) -> N
         await coop.cooperate(lets_it_fly())
 
 
-async def test_plain_iterator_yielding_a_failure_fails_the_task(loop_kind: str) -> None:
+async def test_plain_iterator_yielding_a_failure_fails_the_task() -> None:
     loop = asyncio.get_running_loop()
     failing: asyncio.Future[None] = loop.create_future()
     failing.set_exception(OSError("gone"))
@@ -380,7 +380,7 @@ async def test_plain_iterator_yielding_a_failure_fails_the_task(loop_kind: str) 
     assert task.state is TaskState.FAILED
 
 
-async def test_yielded_coroutine_runs_and_its_value_comes_back(loop_kind: str) -> None:
+async def test_yielded_coroutine_runs_and_its_value_comes_back() -> None:
     async def fetch(n: int) -> int:
         await asyncio.sleep(0)
         return n * 2
@@ -394,7 +394,7 @@ async def test_yielded_coroutine_runs_and_its_value_comes_back(loop_kind: str) -
     assert await cooperate(job()) == 6
 
 
-async def test_pause_while_waiting_stays_paused_after_the_wait(loop_kind: str) -> None:
+async def test_pause_while_waiting_stays_paused_after_the_wait() -> None:
     coop, _, scheduler = make()
     future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     log: list[str] = []
@@ -414,7 +414,7 @@ async def test_pause_while_waiting_stays_paused_after_the_wait(loop_kind: str) -
     assert log == ["after"]
 
 
-async def test_stop_while_waiting_cancels_a_coroutine_it_owns(loop_kind: str) -> None:
+async def test_stop_while_waiting_cancels_a_coroutine_it_owns() -> None:
     cancelled: list[bool] = []
 
     async def slow() -> None:
@@ -437,7 +437,7 @@ async def test_stop_while_waiting_cancels_a_coroutine_it_owns(loop_kind: str) ->
 
 # -- async iterators -----------------------------------------------------------------------
 
-async def test_async_iterator_steps_interleave_with_sync_tasks(loop_kind: str) -> None:
+async def test_async_iterator_steps_interleave_with_sync_tasks() -> None:
     log: list[str] = []
 
     async def ticker(n: int) -> AsyncIterator[int]:
@@ -453,7 +453,7 @@ async def test_async_iterator_steps_interleave_with_sync_tasks(loop_kind: str) -
     assert a.state is TaskState.DONE
 
 
-async def test_async_iterator_is_paused_between_steps(loop_kind: str) -> None:
+async def test_async_iterator_is_paused_between_steps() -> None:
     coop, _, scheduler = make()
     log: list[str] = []
 
@@ -476,7 +476,7 @@ async def test_async_iterator_is_paused_between_steps(loop_kind: str) -> None:
     assert log == ["a0", "a1"]
 
 
-async def test_async_iterator_exception_is_raised_by_await(loop_kind: str) -> None:
+async def test_async_iterator_exception_is_raised_by_await() -> None:
     async def broken() -> AsyncIterator[int]:
         yield 1
         raise RuntimeError("async boom")
@@ -487,7 +487,7 @@ async def test_async_iterator_exception_is_raised_by_await(loop_kind: str) -> No
     assert task.state is TaskState.FAILED
 
 
-async def test_stopping_an_async_generator_closes_it(loop_kind: str) -> None:
+async def test_stopping_an_async_generator_closes_it() -> None:
     closed: list[bool] = []
 
     async def forever() -> AsyncIterator[int]:
@@ -507,7 +507,7 @@ async def test_stopping_an_async_generator_closes_it(loop_kind: str) -> None:
         await task
 
 
-async def test_async_iterable_is_accepted(loop_kind: str) -> None:
+async def test_async_iterable_is_accepted() -> None:
     class Numbers:
         def __aiter__(self) -> AsyncIterator[int]:
             return self._gen()
@@ -521,7 +521,7 @@ async def test_async_iterable_is_accepted(loop_kind: str) -> None:
 
 # -- the default cooperator ----------------------------------------------------------------
 
-async def test_default_cooperator_is_per_loop_and_replaced_when_stopped(loop_kind: str) -> None:
+async def test_default_cooperator_is_per_loop_and_replaced_when_stopped() -> None:
     first = default_cooperator()
     assert default_cooperator() is first
     task = cooperate(iter(range(3)))

@@ -332,7 +332,9 @@ class Cooperator:
         return frozenset(self._tasks)
 
     def cooperate(self, iterator: Iterable[Any] | AsyncIterable[Any]) -> CooperativeTask:
-        """Start running ``iterator`` (or async iterator) as a task; await it for its end."""
+        """Start running ``iterator`` (or async iterator) as a task; await it for its end.
+
+        Needs a running loop unless the cooperator was given one."""
         if hasattr(iterator, "__next__") or hasattr(iterator, "__anext__"):
             source: Any = iterator
         elif hasattr(iterator, "__iter__"):
@@ -385,16 +387,18 @@ class Cooperator:
         self._tick_handle = None
         deadline = self._clock() + self._time_slice
         queue = self._queue
-        while queue:
-            task = queue.popleft()
-            if not task._runnable():  # paused, waiting or finished since it was queued
-                task._queued = False
-                continue
-            queue.append(task)
-            task._step()
-            if self._clock() >= deadline:
-                break
-        self._schedule()
+        try:
+            while queue:
+                task = queue.popleft()
+                if not task._runnable():  # paused, waiting or finished since it was queued
+                    task._queued = False
+                    continue
+                queue.append(task)
+                task._step()
+                if self._clock() >= deadline:
+                    break
+        finally:  # even when KeyboardInterrupt escapes a step, the others keep their turn
+            self._schedule()
 
     def _spawn(self, coroutine: Any) -> None:
         task = self._get_loop().create_task(coroutine)
