@@ -207,11 +207,11 @@ class AMP(StreamProtocol):
         out = self._outbox
         if not out:
             return
-        self._outbox = []
         try:
             data = encode_boxes(out)
         except JuiceError:
             data = self._encode_one_by_one(out)
+        out.clear()  # in place: the receive loop holds this list
         hold = self._tls_hold
         if hold is not None:
             hold.append(data)
@@ -284,53 +284,58 @@ class AMP(StreamProtocol):
         out = self._outbox
         pending = self._pending
         responders = self._responders if self._plain_locator else None
-        for box in boxes:
-            if not self._receiving:
-                break
-            tag = box.get(ANSWER)
-            if tag is not None:
-                entry = pending.pop(tag, None)
-                if entry is None:
-                    self._protocol_violation(ProtocolError(f"answer for unknown tag {tag!r}"))
+        try:
+            for box in boxes:
+                if not self._receiving:
                     break
-                future, command = entry
-                if future.done():  # the caller cancelled
+                tag = box.get(ANSWER)
+                if tag is not None:
+                    entry = pending.pop(tag, None)
+                    if entry is None:
+                        err = ProtocolError(f"answer for unknown tag {tag!r}")
+                        self._protocol_violation(err)
+                        break
+                    future, command = entry
+                    if future.done():  # the caller cancelled
+                        continue
+                    try:
+                        result = command.decode_response(box)
+                    except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
+                        err = ProtocolError(f"bad answer to {command.command_name!r}: {exc!r}")
+                        future.set_exception(err)
+                        self._protocol_violation(err)
+                        break
+                    future.set_result(result)
                     continue
+                name = box.get(COMMAND)
+                responder = (
+                    None if responders is None or name is None else responders.get(name)
+                )
+                if responder is None or responder[2]:
+                    self._box_received(box)
+                    continue
+                command, func, _ = responder
                 try:
-                    result = command.decode_response(box)
+                    kwargs = command.decode_arguments(box)
+                except Exception:  # noqa: BLE001 - any failure is reported to the peer
+                    self._box_received(box)  # the general path reports it
+                    continue
+                ask = box.get(ASK)
+                try:
+                    result = func(self, **kwargs)
                 except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
-                    err = ProtocolError(f"bad answer to {command.command_name!r}: {exc!r}")
-                    future.set_exception(err)
-                    self._protocol_violation(err)
-                    break
-                future.set_result(result)
-                continue
-            name = box.get(COMMAND)
-            responder = None if responders is None or name is None else responders.get(name)
-            if responder is None or responder[2]:
-                self._box_received(box)
-                continue
-            command, func, _ = responder
-            try:
-                kwargs = command.decode_arguments(box)
-            except Exception:  # noqa: BLE001 - any failure is reported to the peer
-                self._box_received(box)  # the general path reports it
-                continue
-            ask = box.get(ASK)
-            try:
-                result = func(self, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
-                self._responder_failed(command, ask, exc)
-                continue
-            if ask is not None and type(result) is dict:
-                try:
-                    out.append(command._encode_answer(result, ask))
-                except Exception:  # noqa: BLE001 - the general path reports it
-                    self._responder_returned(command, ask, result)
-                continue
-            self._responder_returned(command, ask, result)
-        self._flush_outbox()
-        self._flush_pending = scheduled  # a flush still scheduled finds an empty outbox
+                    self._responder_failed(command, ask, exc)
+                    continue
+                if ask is not None and type(result) is dict:
+                    try:
+                        out.append(command._encode_answer(result, ask))
+                    except Exception:  # noqa: BLE001 - the general path reports it
+                        self._responder_returned(command, ask, result)
+                    continue
+                self._responder_returned(command, ask, result)
+        finally:
+            self._flush_outbox()
+            self._flush_pending = scheduled  # a scheduled flush finds an empty outbox
 
     def _box_received(self, box: dict[bytes, bytes]) -> None:
         """Everything but the answers: errors, commands, and malformed boxes."""
@@ -575,7 +580,7 @@ class AMP(StreamProtocol):
         self._receiving = False
         self._has_ended = True
         self._ended_exc = exc
-        self._outbox = []
+        self._outbox.clear()
         pending, self._pending = self._pending, {}
         for future, _ in pending.values():
             if not future.done():
