@@ -16,13 +16,8 @@ import math
 import sys
 from typing import Any
 
-from twisted.internet import defer, protocol, reactor
+from twisted.internet import defer, protocol, reactor, ssl  # ssl needs twisted[tls]
 from twisted.internet.interfaces import ISSLTransport
-
-try:  # Twisted's TLS needs pyOpenSSL and service_identity (twisted[tls])
-    from twisted.internet import ssl
-except ImportError:
-    ssl = None
 from twisted.protocols import amp
 from twisted.python.filepath import FilePath
 
@@ -349,8 +344,6 @@ class Client:
         return ""
 
     async def case_starttls(self) -> str:
-        if ssl is None:
-            return "skipped: Twisted's TLS needs pyOpenSSL and service_identity"
         proto = await self.connect()
         before = await proto.callRemote(Secure)
         await proto.callRemote(amp.StartTLS, tls_verifyAuthorities=[self.authority])

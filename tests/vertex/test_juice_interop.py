@@ -68,21 +68,6 @@ VALUES: dict[str, Any] = PEER.VALUES
 SPECIAL_VALUES: dict[str, Any] = PEER.SPECIAL_VALUES
 
 
-def _twisted_tls_available() -> bool:
-    try:
-        import OpenSSL  # noqa: F401
-        import service_identity  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_twisted_tls = pytest.mark.skipif(
-    not _twisted_tls_available(),
-    reason="Twisted's TLS needs pyOpenSSL and service_identity (twisted[tls])",
-)
-
-
 # -- the same commands as the Twisted peer's, declared with plait's API -------------------
 
 
@@ -321,7 +306,6 @@ async def test_plait_client_no_answer_and_pipelining(loop_kind: str,
     proto.close()
 
 
-@needs_twisted_tls
 async def test_plait_client_starttls(loop_kind: str, twisted_server: int,
                                      certificate: tuple[str, str]) -> None:
     proto = await dial(twisted_server)
@@ -373,8 +357,7 @@ async def test_twisted_client_against_plait_server(loop_kind: str,
         assert details["case_fatal_error"] == "FatalError"
         assert details["case_unknown_error"] == "UnknownRemoteError"
         assert details["case_unhandled"] == "UnhandledCommand"
-        if _twisted_tls_available():
-            assert details["case_starttls"] == ""
+        assert details["case_starttls"] == ""
     finally:
         await port.close()
 
