@@ -197,12 +197,11 @@ def serve(cert_path: str, key_path: str) -> None:
     globalLogBeginner.beginLoggingTo(
         [textFileLogObserver(sys.stderr)], redirectStandardIO=False
     )
-    if ssl is not None:
-        with open(cert_path, "rb") as f:
-            cert = f.read()
-        with open(key_path, "rb") as f:
-            key = f.read()
-        Peer.certificate = ssl.PrivateCertificate.loadPEM(cert + key)
+    with open(cert_path, "rb") as f:
+        cert = f.read()
+    with open(key_path, "rb") as f:
+        key = f.read()
+    Peer.certificate = ssl.PrivateCertificate.loadPEM(cert + key)
     factory = protocol.Factory.forProtocol(Peer)
     port = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
     print(f"PORT {port.getHost().port}", flush=True)
@@ -214,10 +213,8 @@ class Client:
 
     def __init__(self, port: int, cert_path: str) -> None:
         self.port = port
-        self.authority = None
-        if ssl is not None:
-            with open(cert_path, "rb") as f:
-                self.authority = ssl.Certificate.loadPEM(f.read())
+        with open(cert_path, "rb") as f:
+            self.authority = ssl.Certificate.loadPEM(f.read())
 
     def report(self, case: str, ok: bool, detail: str = "") -> None:
         print(json.dumps({"case": case, "ok": ok, "detail": detail}), flush=True)
