@@ -38,8 +38,8 @@ def _twisted_amp_classes() -> tuple[Any, Any, Any]:
 
     class Sum(amp.Command):
         commandName = b"Sum"
-        arguments = [(b"a", amp.Integer()), (b"b", amp.Integer())]  # noqa: RUF012 (the framework's idiom)
-        response = [(b"total", amp.Integer())]  # noqa: RUF012 (the framework's idiom)
+        arguments = [(b"a", amp.Integer()), (b"b", amp.Integer())]
+        response = [(b"total", amp.Integer())]
 
     class SumServer(amp.AMP):
         def connectionMade(self) -> None:
@@ -137,8 +137,8 @@ def _plait_amp_classes() -> tuple[Any, Any, Any]:
 
     class Sum(juice.Command):  # type: ignore[misc, name-defined]
         command_name = "Sum"
-        arguments = [("a", juice.Integer()), ("b", juice.Integer())]  # noqa: RUF012 (the framework's idiom)
-        response = [("total", juice.Integer())]  # noqa: RUF012 (the framework's idiom)
+        arguments = [("a", juice.Integer()), ("b", juice.Integer())]
+        response = [("total", juice.Integer())]
 
     class SumServer(juice.AMP):  # type: ignore[misc, name-defined]
         @Sum.responder

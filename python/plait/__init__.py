@@ -3,4 +3,4 @@ from plait.core.loop import run
 from plait.epsilon.version import version
 
 __version__ = version.short()
-__all__ = ["run", "version", "__version__"]
+__all__ = ["__version__", "run", "version"]

@@ -20,8 +20,8 @@ def control_socket_path(data_dir: Path) -> Path:
 class Status(Command):
     """What the server runs: its pid, version, data directory and each service's endpoints."""
 
-    command_name = "plait.Status"
-    arguments: list = []
+    command_name = b"plait.Status"
+    arguments = []
     response = [
         ("pid", Integer()),
         ("version", Unicode()),
@@ -33,6 +33,6 @@ class Status(Command):
 class Stop(Command):
     """Stop the server gracefully; answered before the server starts stopping."""
 
-    command_name = "plait.Stop"
-    arguments: list = []
-    response: list = []
+    command_name = b"plait.Stop"
+    arguments = []
+    response = []

@@ -105,7 +105,7 @@ async def _call_control(data_dir: Path, command: type, **kwargs: Any) -> dict[st
         proto = await asyncio.wait_for(
             client_endpoint(f"unix:path={socket_path}").connect(AMP), CONTROL_TIMEOUT
         )
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         raise ServeError(
             f"no plait server answers on {socket_path}: {exc.strerror or exc}"
             if isinstance(exc, OSError) else f"no plait server answers on {socket_path}"

@@ -46,7 +46,7 @@ class Version:
     def __str__(self) -> str:
         return f"[{self.package}, version {self.short()}]"
 
-    def __lt__(self, other: "Version") -> bool:
+    def __lt__(self, other: Version) -> bool:
         return self._key() < other._key()
 
     def _key(self) -> tuple[int, int, int, float]:

@@ -19,15 +19,15 @@ DEFAULT_AMP_ENDPOINT = "tcp:8750:interface=127.0.0.1"
 class Ping(Command):
     """Liveness: answers the server's current time in ISO 8601."""
 
-    command_name = "plait.Ping"
-    arguments: list = []
+    command_name = b"plait.Ping"
+    arguments = []
     response = [("time", Unicode())]
 
 
 class Echo(Command):
     """Answers the bytes it was sent."""
 
-    command_name = "plait.Echo"
+    command_name = b"plait.Echo"
     arguments = [("value", String())]
     response = [("value", String())]
 
@@ -35,8 +35,8 @@ class Echo(Command):
 class Version(Command):
     """The server's software version."""
 
-    command_name = "plait.Version"
-    arguments: list = []
+    command_name = b"plait.Version"
+    arguments = []
     response = [("version", Unicode())]
 
 
