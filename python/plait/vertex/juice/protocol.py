@@ -7,8 +7,10 @@ declared with ``@SomeCommand.responder``.
 
 The receive path is kept short on purpose (it is what the round-trip benchmarks measure):
 the Rust decoder hands over complete boxes, answers are matched with one dict pop and
-decoded by the command's generated decoder, and every box goes out through one
-``encode_box`` call into the stream's per-iteration write buffer.
+decoded by the command's generated decoder, and the boxes of one loop iteration go out
+through one ``encode_boxes`` call and one write.  That path (``call_remote``,
+``stream_received``, ``_flush_outbox`` and the state they touch) is compiled, in
+:mod:`plait.vertex.juice._amp` (``AmpCore``); everything else is here.
 """
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, ClassVar
 
-from plait._native import BoxDecoder, JuiceError, encode_box, encode_boxes
+from plait._native import BoxDecoder, JuiceError, encode_box
 from plait.core.transport import StreamProtocol
 
+from ._amp import AmpCore
 from .command import (
     ANSWER,
     ASK,
@@ -56,7 +59,7 @@ Answer = dict[str, Any]
 _MAX_DESCRIPTION = 0xFFFF
 
 
-class AMP(StreamProtocol):
+class AMP(AmpCore, StreamProtocol):
     """An AMP connection; subclass it and decorate methods with ``Command.responder``.
 
     ``close_on_unknown_error`` keeps Twisted's behaviour: a responder failing with an
@@ -71,7 +74,6 @@ class AMP(StreamProtocol):
     tls_context: ssl.SSLContext | None = None
 
     _responders: ClassVar[dict[bytes, ResponderEntry]] = {}
-    _amp_ready: bool = False
     _plain_locator: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -118,38 +120,6 @@ class AMP(StreamProtocol):
         super().connection_made(transport)
 
     # -- public API ------------------------------------------------------------------------
-
-    def call_remote(
-        self, command: type[Command], /, **kwargs: Any
-    ) -> asyncio.Future[Answer] | None:
-        """Send ``command`` with ``kwargs``; return a future of the response dict.
-
-        Commands with ``requires_answer = False`` are sent without ``_ask`` and return
-        ``None`` (do not await them).  The future fails with the exception the command
-        declares for the peer's error code, ``UnknownRemoteError`` for other codes,
-        ``UnhandledCommand`` when nobody answers that command, ``ProtocolError`` when the
-        answer does not decode, and ``ConnectionLost`` if the connection goes first.
-        Bad arguments raise ``InvalidSignature`` (or the argument type's error) at once;
-        a value too long for AMP fails the future with ``TooLong``.
-        """
-        if command.switches_tls:
-            return self._call_start_tls(command, kwargs)
-        if not command.requires_answer or self._closing or self.transport is None:
-            return self._call(command, kwargs)
-        # The hot path, inlined: one generated encoder, a future, a list append.
-        self._counter = counter = self._counter + 1
-        tag = b"%x" % counter
-        try:
-            box = command._encode_ask(kwargs, tag)
-        except KeyError:
-            box = command.make_ask(kwargs, tag)  # raises the clear error
-        future: asyncio.Future[Answer] = self._loop.create_future()  # type: ignore[union-attr]
-        self._pending[tag] = (future, command)
-        self._outbox.append(box)
-        if not self._flush_pending:
-            self._flush_pending = True
-            self._loop.call_soon(self._flush_outbox)  # type: ignore[union-attr]
-        return future
 
     async def wait_closed(self) -> None:
         """Wait until the connection is gone."""
@@ -201,24 +171,6 @@ class AMP(StreamProtocol):
             self._flush_pending = True
             self._loop.call_soon(self._flush_outbox)  # type: ignore[union-attr]
 
-    def _flush_outbox(self) -> None:
-        """Encode the queued boxes with one native call and write them at once."""
-        self._flush_pending = False
-        out = self._outbox
-        if not out:
-            return
-        try:
-            data = encode_boxes(out)
-        except JuiceError:
-            data = self._encode_one_by_one(out)
-        out.clear()  # in place: the receive loop holds this list
-        hold = self._tls_hold
-        if hold is not None:
-            hold.append(data)
-        elif self.transport is not None and not self._closing:
-            self.flush()  # whatever went through StreamProtocol.write goes first
-            self.transport.write(data)
-
     def _encode_one_by_one(self, boxes: list[dict[bytes, bytes]]) -> bytes:
         """The slow path when a box is too long for AMP: a call fails with TooLong; an
         answer becomes an UNKNOWN error (as any answer that cannot be encoded)."""
@@ -260,82 +212,6 @@ class AMP(StreamProtocol):
         return err
 
     # -- receiving -------------------------------------------------------------------------
-
-    def stream_received(self, data: memoryview) -> None:
-        if not self._receiving:
-            return
-        if self._tls_inbox is not None:
-            # TLS data that arrives before start_tls() returns: handled once
-            # self.transport is the TLS transport, so responders see the right one.
-            self._tls_inbox.append(bytes(data))
-            return
-        try:
-            boxes = self._decoder.feed(data)
-        except JuiceError as exc:
-            for box in exc.boxes:
-                if not self._receiving:
-                    return
-                self._box_received(box)
-            self._protocol_violation(ProtocolError(f"bad framing from the peer: {exc}"))
-            return
-        # The hot loop: answers to our calls, and commands with plain (sync) responders.
-        # What this chunk produces is written at its end, in one write.
-        scheduled, self._flush_pending = self._flush_pending, True
-        out = self._outbox
-        pending = self._pending
-        responders = self._responders if self._plain_locator else None
-        try:
-            for box in boxes:
-                if not self._receiving:
-                    break
-                tag = box.get(ANSWER)
-                if tag is not None:
-                    entry = pending.pop(tag, None)
-                    if entry is None:
-                        err = ProtocolError(f"answer for unknown tag {tag!r}")
-                        self._protocol_violation(err)
-                        break
-                    future, command = entry
-                    if future.done():  # the caller cancelled
-                        continue
-                    try:
-                        result = command.decode_response(box)
-                    except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
-                        err = ProtocolError(f"bad answer to {command.command_name!r}: {exc!r}")
-                        future.set_exception(err)
-                        self._protocol_violation(err)
-                        break
-                    future.set_result(result)
-                    continue
-                name = box.get(COMMAND)
-                responder = (
-                    None if responders is None or name is None else responders.get(name)
-                )
-                if responder is None or responder[2]:
-                    self._box_received(box)
-                    continue
-                command, func, _ = responder
-                try:
-                    kwargs = command.decode_arguments(box)
-                except Exception:  # noqa: BLE001 - any failure is reported to the peer
-                    self._box_received(box)  # the general path reports it
-                    continue
-                ask = box.get(ASK)
-                try:
-                    result = func(self, **kwargs)
-                except Exception as exc:  # noqa: BLE001 - any failure is reported to the peer
-                    self._responder_failed(command, ask, exc)
-                    continue
-                if ask is not None and type(result) is dict:
-                    try:
-                        out.append(command._encode_answer(result, ask))
-                    except Exception:  # noqa: BLE001 - the general path reports it
-                        self._responder_returned(command, ask, result)
-                    continue
-                self._responder_returned(command, ask, result)
-        finally:
-            self._flush_outbox()
-            self._flush_pending = scheduled  # a scheduled flush finds an empty outbox
 
     def _box_received(self, box: dict[bytes, bytes]) -> None:
         """Everything but the answers: errors, commands, and malformed boxes."""

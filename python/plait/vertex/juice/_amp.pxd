@@ -1,0 +1,17 @@
+from plait.core._stream cimport StreamCore
+
+
+cdef class AmpCore(StreamCore):
+    cdef public object _decoder
+    cdef public dict _pending
+    cdef public list _outbox
+    cdef public Py_ssize_t _counter
+    cdef public bint _flush_pending
+    cdef public bint _receiving
+    cdef public bint _amp_ready
+    cdef public object _tls_hold
+    cdef public object _tls_inbox
+    cdef object _flush_callback
+
+    cdef _schedule_flush(self)
+    cdef _flush_out(self)

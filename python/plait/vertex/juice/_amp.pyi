@@ -1,0 +1,23 @@
+"""Types for the compiled hot path of AMP (plait/vertex/juice/_amp.pyx)."""
+import asyncio
+from typing import Any
+
+from plait.core._stream import StreamCore
+
+from .command import Command
+
+class AmpCore(StreamCore):
+    _decoder: Any
+    _pending: dict[bytes, tuple[asyncio.Future[dict[str, Any]], type[Command]]]
+    _outbox: list[dict[bytes, bytes]]
+    _counter: int
+    _flush_pending: bool
+    _receiving: bool
+    _amp_ready: bool
+    _tls_hold: list[bytes] | None
+    _tls_inbox: list[bytes] | None
+    def call_remote(
+        self, command: type[Command], /, **kwargs: Any
+    ) -> asyncio.Future[dict[str, Any]] | None: ...
+    def _flush_outbox(self) -> None: ...
+    def stream_received(self, data: memoryview) -> None: ...
