@@ -7,7 +7,7 @@ SOURCES = setup.py pyproject.toml Cargo.toml $(shell find native -name '*.rs' -o
           $(shell find python -name '*.pyx' -o -name '*.pxd' 2>/dev/null)
 DATA   ?= plait-data
 
-.PHONY: run test bench install clean
+.PHONY: run test lint bench install clean
 
 install: $(STAMP)
 
@@ -23,9 +23,13 @@ $(STAMP): $(PY) $(SOURCES)
 run: $(STAMP)
 	$(VENV)/bin/plait serve --data $(DATA)
 
-test: $(STAMP)
+test: lint
 	cargo test --workspace
 	$(PY) -m pytest -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/mypy python/plait
 
 bench: $(STAMP)
 	$(PY) benches/run.py
