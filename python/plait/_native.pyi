@@ -1,11 +1,11 @@
 """Type stubs for ``plait._native``, the Rust extension (``native/pyext``)."""
 
-from collections.abc import Iterable, Mapping
-from typing import Self, final, overload
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Self, final, overload
 
 from typing_extensions import Buffer
 
-__all__ = ["BoxDecoder", "JuiceError", "__version__", "encode_box", "encode_boxes"]
+__all__ = ["ArgumentSchema", "BoxDecoder", "JuiceError", "__version__", "encode_box", "encode_boxes"]
 
 __version__: str
 
@@ -60,3 +60,27 @@ def encode_boxes(boxes: Iterable[Mapping[bytes | str, bytes | str]]) -> bytes:
 def encode_boxes(boxes: Iterable[Mapping[bytes, bytes | str]]) -> bytes: ...
 @overload
 def encode_boxes(boxes: Iterable[Mapping[str, bytes | str]]) -> bytes: ...
+
+@final
+class ArgumentSchema:
+    """A command's simple-typed arguments (Integer, String, Unicode, Boolean, Float), encoded
+    and decoded natively, byte for byte as the Python argument classes do.
+
+    ``fields`` are ``(wire key, Python name, type name, optional)``; ``head`` pairs start
+    every box, then the ``tag_key`` pair.  ``strict`` makes unexpected names fall back.
+    Anything the native codec does not handle exactly goes back to the Python codec:
+    ``encode`` returns None, ``decode`` calls ``fallback``.
+    """
+
+    def __new__(
+        cls,
+        fields: Sequence[tuple[bytes, str, str, bool]],
+        head: Sequence[tuple[bytes, bytes]],
+        tag_key: bytes | None,
+        strict: bool,
+        fallback: Callable[[Mapping[bytes, bytes]], dict[str, Any]],
+    ) -> Self: ...
+    def encode(self, values: object, tag: object) -> bytes | None:
+        """The wire bytes of one box (head, tag, values), or None for the Python codec."""
+    def decode(self, box: Mapping[bytes, bytes]) -> dict[str, Any]:
+        """The keyword arguments a box carries, as the Python decoder gives them."""

@@ -16,11 +16,15 @@ mod boxes;
 mod decoder;
 mod encoder;
 mod error;
+mod schema;
 
 pub use boxes::{AmpBox, BoxRef, Pairs};
 pub use decoder::{Decoder, Limits};
 pub use encoder::{encode_box, encode_pair, encoded_len, end_box};
 pub use error::{DecodeError, EncodeError};
+pub use schema::{
+    bool_bytes, parse_bool, parse_int, write_int, ArgKind, Field, Schema, SchemaError,
+};
 
 /// The longest key AMP allows, in bytes.
 pub const MAX_KEY_LENGTH: usize = 255;

@@ -4,11 +4,13 @@
 use pyo3::prelude::*;
 
 mod juice;
+mod schema;
 
 /// The `plait._native` module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     juice::register(m)?;
+    schema::register(m)?;
     Ok(())
 }

@@ -10,7 +10,7 @@ Python, in ``protocol.py``.
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.object cimport PyObject_Call
 
-from plait._native import JuiceError, encode_boxes
+from plait._native import JuiceError, encode_box, encode_boxes
 
 from .command import ANSWER as _ANSWER, ASK as _ASK, COMMAND as _COMMAND
 from .errors import ProtocolError
@@ -64,13 +64,16 @@ cdef class AmpCore(StreamCore):
             return self._call_start_tls(command, kwargs)
         if not command.requires_answer or self._closing or self.transport is None:
             return self._call(command, kwargs)
-        # The hot path: one generated encoder, a future, a list append.
+        # The hot path: one native (or generated) encoder, a future, a list append.
         self._counter += 1
         tag = _hex_tag(self._counter)
-        try:
-            box = command._encode_ask(kwargs, tag)
-        except KeyError:
-            box = command.make_ask(kwargs, tag)  # raises the clear error
+        native = command._native_ask
+        box = None if native is None else native.encode(kwargs, tag)
+        if box is None:  # the Python codec: other types, odd values, errors
+            try:
+                box = command._encode_ask(kwargs, tag)
+            except KeyError:
+                box = command.make_ask(kwargs, tag)  # raises the clear error
         future = self._loop.create_future()
         self._pending[tag] = (future, command)
         self._outbox.append(box)
@@ -89,8 +92,18 @@ cdef class AmpCore(StreamCore):
         cdef list out = self._outbox
         if not out:
             return
+        # Natively encoded boxes are bytes already; the Python paths queue dicts.
+        cdef Py_ssize_t encoded = 0
+        for item in out:
+            if type(item) is bytes:
+                encoded += 1
         try:
-            data = encode_boxes(out)
+            if encoded == len(out):
+                data = b"".join(out)
+            elif encoded == 0:
+                data = encode_boxes(out)
+            else:
+                data = b"".join([b if type(b) is bytes else encode_box(b) for b in out])
         except JuiceError:
             data = self._encode_one_by_one(out)
         del out[:]  # in place: the receive loop holds this list
@@ -188,7 +201,11 @@ cdef class AmpCore(StreamCore):
                     continue
                 if ask is not None and type(result) is dict:
                     try:
-                        out.append(command._encode_answer(result, ask))
+                        native = command._native_answer
+                        encoded = None if native is None else native.encode(result, ask)
+                        if encoded is None:
+                            encoded = command._encode_answer(result, ask)
+                        out.append(encoded)
                     except Exception:  # the general path reports it
                         self._responder_returned(command, ask, result)
                     continue

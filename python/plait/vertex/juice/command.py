@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from plait._native import ArgumentSchema
+
+from .arguments import Boolean, Float, Integer, String, Unicode
 from .errors import BadLocalReturn, InvalidSignature
 from .schema import Decoder, Encoder, Schema
 
@@ -32,6 +35,27 @@ def _code(value: bytes | str) -> bytes:
     if not code or len(code) > 0xFFFF:
         raise ValueError(f"error code {value!r} must be 1-65535 bytes")
     return code
+
+
+#: The argument types the native codec writes exactly as they do (exact classes only: a
+#: subclass may override ``to_bytes``/``from_bytes``).
+_NATIVE_KINDS = {Integer: "Integer", String: "String", Unicode: "Unicode",
+                 Boolean: "Boolean", Float: "Float"}
+
+
+def _native_schema(schema: Schema, head: tuple[tuple[bytes, bytes], ...], tag_key: bytes,
+                   *, strict: bool, fallback: Decoder) -> ArgumentSchema | None:
+    """The native codec for ``schema`` when every argument is a simple type, else None:
+    it encodes a call or answer straight to wire bytes and decodes boxes in one call."""
+    fields = []
+    for f in schema.fields:
+        kind = _NATIVE_KINDS.get(type(f.argument))  # type: ignore[call-overload]
+        if kind is None:
+            return None
+        fields.append((f.wire, f.python, kind, f.argument.optional))
+    if len(schema.python_names) != len(fields):  # two wire names, one Python name
+        return None
+    return ArgumentSchema(fields, head, tag_key, strict, fallback)
 
 
 def _instantiate_error(cls: type[BaseException], description: str) -> BaseException:
@@ -71,6 +95,10 @@ class Command:
     _encode_ask: ClassVar[Encoder]
     _encode_send: ClassVar[Encoder]
     _encode_answer: ClassVar[Encoder]
+    #: Native codecs (None unless every argument is a simple type): ``encode`` gives the
+    #: wire bytes of an ask (or answer) box, or None for the Python path.
+    _native_ask: ClassVar[ArgumentSchema | None]
+    _native_answer: ClassVar[ArgumentSchema | None]
     decode_arguments: ClassVar[Decoder]
     decode_response: ClassVar[Decoder]
 
@@ -96,11 +124,20 @@ class Command:
         cls._encode_answer = staticmethod(
             cls.response_schema.encoder(((ANSWER, None),))
         )
+        cls._native_ask = _native_schema(
+            cls.argument_schema, (name_head,), ASK, strict=True,
+            fallback=cls.argument_schema.decode,
+        )
+        cls._native_answer = _native_schema(
+            cls.response_schema, (), ANSWER, strict=False, fallback=cls.response_schema.decode
+        )
         cls.decode_arguments = staticmethod(
-            cls.argument_schema.decode
+            cls.argument_schema.decode if cls._native_ask is None else cls._native_ask.decode
         )
         cls.decode_response = staticmethod(
             cls.response_schema.decode
+            if cls._native_answer is None
+            else cls._native_answer.decode
         )
 
         errors: dict[type[BaseException], bytes] = {}

@@ -7,9 +7,10 @@ declared with ``@SomeCommand.responder``.
 
 The receive path is kept short on purpose (it is what the round-trip benchmarks measure):
 the Rust decoder hands over complete boxes, answers are matched with one dict pop and
-decoded by the command's generated decoder, and the boxes of one loop iteration go out
-through one ``encode_boxes`` call and one write.  That path (``call_remote``,
-``stream_received``, ``_flush_outbox`` and the state they touch) is compiled, in
+decoded by the command's native (or generated) decoder, and the boxes of one loop
+iteration (encoded natively when their arguments are simple types) go out in one write.
+That path (``call_remote``, ``stream_received``, ``_flush_outbox`` and the state they
+touch) is compiled, in
 :mod:`plait.vertex.juice._amp` (``AmpCore``); everything else is here.
 """
 from __future__ import annotations
@@ -101,9 +102,9 @@ class AMP(AmpCore, StreamProtocol):
         self._receiving = True
         self._violation: ProtocolError | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        # Boxes to send: encoded together with one encode_boxes() call and written once,
-        # at the end of the received chunk being processed or in the next loop iteration.
-        self._outbox: list[dict[bytes, bytes]] = []
+        # Boxes to send (dicts, or bytes when encoded natively): encoded and written at
+        # once, at the end of the received chunk being processed or in the next iteration.
+        self._outbox: list[dict[bytes, bytes] | bytes] = []
         self._flush_pending = False
         # While StartTLS is in progress: encoded output waiting for the TLS connection,
         # and TLS input waiting for start_tls() to return.
@@ -171,12 +172,15 @@ class AMP(AmpCore, StreamProtocol):
             self._flush_pending = True
             self._loop.call_soon(self._flush_outbox)  # type: ignore[union-attr]
 
-    def _encode_one_by_one(self, boxes: list[dict[bytes, bytes]]) -> bytes:
+    def _encode_one_by_one(self, boxes: list[dict[bytes, bytes] | bytes]) -> bytes:
         """The slow path when a box is too long for AMP: a call fails with TooLong; an
         answer becomes an UNKNOWN error (as any answer that cannot be encoded)."""
         parts = []
         close = False
         for box in boxes:
+            if type(box) is bytes:  # encoded natively, so within AMP's limits
+                parts.append(box)
+                continue
             try:
                 parts.append(encode_box(box))
                 continue
