@@ -5,7 +5,7 @@ from typing import Any, Self, final, overload
 
 from typing_extensions import Buffer
 
-__all__ = ["ArgumentSchema", "BoxDecoder", "JuiceError", "__version__", "encode_box", "encode_boxes"]
+__all__ = ["ArgumentSchema", "BoxDecoder", "JuiceError", "RawBox", "__version__", "encode_box", "encode_boxes"]
 
 __version__: str
 
@@ -34,9 +34,24 @@ class BoxDecoder:
         ``data`` is bytes, bytearray, memoryview or any object exporting a contiguous buffer;
         it is read in place, not copied first.
         """
+    def feed_raw(
+        self, data: Buffer
+    ) -> list[tuple[bytes | None, bytes | None, bytes | None, RawBox]]:
+        """Feed bytes; return the boxes they complete as ``(answer, command, ask, box)``:
+        the values of ``_answer``, ``_command`` and ``_ask`` (or None) and the box kept as
+        its wire bytes.  Raises JuiceError as ``feed`` does (``boxes`` holds dicts).
+        """
     @property
     def buffered(self) -> int:
         """Bytes held of an incomplete box."""
+
+@final
+class RawBox:
+    """One received box kept as its wire bytes, for ``ArgumentSchema.decode`` to read the
+    values it needs from directly."""
+
+    def to_dict(self) -> dict[bytes, bytes]:
+        """The box as ``dict[bytes, bytes]``, as ``BoxDecoder.feed`` gives it."""
 
 # Mapping is invariant in its key type, so one overload per key type: a ``dict[bytes, bytes]``
 # or ``dict[str, str]`` is accepted, and the first overload gives a mixed dict literal its type.
@@ -82,5 +97,5 @@ class ArgumentSchema:
     ) -> Self: ...
     def encode(self, values: object, tag: object) -> bytes | None:
         """The wire bytes of one box (head, tag, values), or None for the Python codec."""
-    def decode(self, box: Mapping[bytes, bytes]) -> dict[str, Any]:
+    def decode(self, box: Mapping[bytes, bytes] | RawBox) -> dict[str, Any]:
         """The keyword arguments a box carries, as the Python decoder gives them."""

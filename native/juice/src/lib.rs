@@ -23,7 +23,8 @@ pub use decoder::{Decoder, Limits};
 pub use encoder::{encode_box, encode_pair, encoded_len, end_box};
 pub use error::{DecodeError, EncodeError};
 pub use schema::{
-    bool_bytes, parse_bool, parse_int, write_int, ArgKind, Field, Schema, SchemaError,
+    bool_bytes, int_text, last_value, parse_bool, parse_int, write_int, ArgKind, Field, Schema,
+    SchemaError, WirePairs, INT_TEXT_LEN,
 };
 
 /// The longest key AMP allows, in bytes.

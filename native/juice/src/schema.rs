@@ -142,9 +142,11 @@ impl Schema {
     }
 }
 
-/// Appends an i64 as decimal text (Twisted's `str(int)`).
-pub fn write_int(out: &mut Vec<u8>, value: i64) {
-    let mut buf = [0u8; 20];
+/// Room for any i64 as decimal text: 19 digits and a sign.
+pub const INT_TEXT_LEN: usize = 20;
+
+/// Writes an i64 as decimal text (Twisted's `str(int)`) at the end of `buf`; returns it.
+pub fn int_text(value: i64, buf: &mut [u8; INT_TEXT_LEN]) -> &[u8] {
     let mut i = buf.len();
     let mut n = value.unsigned_abs();
     loop {
@@ -157,9 +159,15 @@ pub fn write_int(out: &mut Vec<u8>, value: i64) {
         }
     }
     if value < 0 {
-        out.push(b'-');
+        i -= 1;
+        buf[i] = b'-';
     }
-    out.extend_from_slice(&buf[i..]);
+    &buf[i..]
+}
+
+/// Appends an i64 as decimal text (Twisted's `str(int)`).
+pub fn write_int(out: &mut Vec<u8>, value: i64) {
+    out.extend_from_slice(int_text(value, &mut [0; INT_TEXT_LEN]));
 }
 
 /// Parses the plain decimal form `-?[0-9]{1,18}`; anything else (signs, spaces,
@@ -199,6 +207,57 @@ pub fn bool_bytes(value: bool) -> &'static [u8] {
     } else {
         b"False"
     }
+}
+
+/// The `(key, value)` pairs of one encoded box (as [`BoxRef::wire_bytes`] gives it), in
+/// order; iteration stops at the terminator or at anything malformed.
+///
+/// [`BoxRef::wire_bytes`]: crate::BoxRef::wire_bytes
+#[derive(Debug, Clone)]
+pub struct WirePairs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> WirePairs<'a> {
+    /// The pairs of `wire`.
+    pub fn new(wire: &'a [u8]) -> Self {
+        WirePairs { rest: wire }
+    }
+
+    fn take(&mut self) -> Option<&'a [u8]> {
+        let (len, rest) = self.rest.split_first_chunk::<2>()?;
+        let len = usize::from(u16::from_be_bytes(*len));
+        let (item, rest) = rest.split_at_checked(len)?;
+        self.rest = rest;
+        Some(item)
+    }
+}
+
+impl<'a> Iterator for WirePairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let key = self.take()?;
+        if key.is_empty() {
+            self.rest = &[];
+            return None;
+        }
+        match self.take() {
+            Some(value) => Some((key, value)),
+            None => {
+                self.rest = &[];
+                None
+            }
+        }
+    }
+}
+
+/// The value of the last pair with `key` (a later duplicate wins, as in a dict), or None.
+pub fn last_value<'a>(wire: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    WirePairs::new(wire)
+        .filter(|(k, _)| *k == key)
+        .last()
+        .map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -250,6 +309,20 @@ mod tests {
         assert_eq!(parse_bool(b"true"), None);
         assert_eq!(bool_bytes(true), b"True");
         assert_eq!(bool_bytes(false), b"False");
+    }
+
+    #[test]
+    fn wire_pairs() {
+        let wire = b"\x00\x01a\x00\x011\x00\x01b\x00\x00\x00\x01a\x00\x012\x00\x00trailing";
+        let pairs: Vec<_> = WirePairs::new(wire).collect();
+        assert_eq!(pairs, [(&b"a"[..], &b"1"[..]), (b"b", b""), (b"a", b"2")]);
+        assert_eq!(last_value(wire, b"a"), Some(&b"2"[..]));
+        assert_eq!(last_value(wire, b"b"), Some(&b""[..]));
+        assert_eq!(last_value(wire, b"c"), None);
+        // Truncated input ends the iteration instead of failing.
+        assert_eq!(WirePairs::new(b"\x00\x01a\x00\x05ab").count(), 0);
+        assert_eq!(WirePairs::new(b"\x00").count(), 0);
+        assert_eq!(WirePairs::new(b"").count(), 0);
     }
 
     #[test]

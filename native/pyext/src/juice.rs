@@ -1,6 +1,6 @@
 //! AMP box framing: `JuiceError`, `BoxDecoder`, `encode_box`, `encode_boxes`.
 
-use plait_juice::{encode_pair, end_box, BoxRef, Decoder, Limits};
+use plait_juice::{encode_pair, end_box, BoxRef, Decoder, Limits, WirePairs};
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -22,6 +22,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     error_type.setattr("boxes", PyList::empty(py))?;
     m.add("JuiceError", error_type)?;
     m.add_class::<BoxDecoder>()?;
+    m.add_class::<RawBox>()?;
     m.add_function(wrap_pyfunction!(encode_box, m)?)?;
     m.add_function(wrap_pyfunction!(encode_boxes, m)?)?;
     Ok(())
@@ -40,7 +41,7 @@ fn juice_error(py: Python<'_>, message: String, boxes: Option<Bound<'_, PyList>>
 
 /// A new `bytes` object holding `data`.
 #[inline]
-fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     // A slice never exceeds isize::MAX bytes, so the length cast is lossless.
     // SAFETY: the pointer and length describe `data`, which outlives the call; the result is
     // a new reference or NULL with an exception set, which `from_owned_ptr_or_err` handles.
@@ -207,6 +208,74 @@ impl BoxDecoder {
     }
 }
 
+/// One received box kept as its wire bytes, for codecs that read the values they need
+/// straight from them (``ArgumentSchema.decode``) instead of from a dict of bytes.
+#[pyclass(module = "plait._native", frozen)]
+pub(crate) struct RawBox {
+    /// The box as it was on the wire, terminator included.
+    pub(crate) wire: Vec<u8>,
+}
+
+impl RawBox {
+    /// The box as a new `dict[bytes, bytes]` (a later duplicate key wins).
+    pub(crate) fn dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (key, value) in WirePairs::new(&self.wire) {
+            dict.set_item(new_bytes(py, key)?, new_bytes(py, value)?)?;
+        }
+        Ok(dict)
+    }
+}
+
+#[pymethods]
+impl RawBox {
+    /// The box as ``dict[bytes, bytes]``, as ``BoxDecoder.feed`` gives it.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.dict(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("<RawBox {}>", self.dict(py)?.repr()?))
+    }
+}
+
+/// The `(_answer, _command, _ask, RawBox)` entry for one box; the last of a repeated key wins.
+fn raw_entry<'py>(
+    py: Python<'py>,
+    keys: &mut KeyCache,
+    decoded: BoxRef<'_>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let (mut answer, mut command, mut ask) = (None, None, None);
+    for (key, value) in decoded {
+        match key {
+            b"_answer" => answer = Some(value),
+            b"_command" => command = Some(value),
+            b"_ask" => ask = Some(value),
+            _ => {}
+        }
+    }
+    let none = || py.None().into_bound(py);
+    let answer = match answer {
+        Some(v) => new_bytes(py, v)?,
+        None => none(),
+    };
+    let command = match command {
+        Some(v) => keys.get(py, v)?, // command names repeat: cached like keys
+        None => none(),
+    };
+    let ask = match ask {
+        Some(v) => new_bytes(py, v)?,
+        None => none(),
+    };
+    let raw = Bound::new(
+        py,
+        RawBox {
+            wire: decoded.wire_bytes().to_vec(),
+        },
+    )?;
+    PyTuple::new(py, [answer, command, ask, raw.into_any()])
+}
+
 /// Converts a limit argument, rejecting negatives with ValueError.
 fn limit(name: &str, value: i64) -> PyResult<usize> {
     usize::try_from(value)
@@ -246,6 +315,54 @@ impl BoxDecoder {
         // array...) is read in place as raw bytes, as `bytes(data)` would read it.
         let buffer = SimpleBuffer::get(data)?;
         self.feed_slice(py, buffer.as_slice())
+    }
+
+    /// Feeds bytes; returns the boxes they complete as ``(answer, command, ask, RawBox)``:
+    /// the values of ``_answer``, ``_command`` and ``_ask`` (or None) and the box itself.
+    ///
+    /// Raises JuiceError as ``feed`` does, with the completed boxes as dicts in ``boxes``.
+    fn feed_raw<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if let Some(reason) = &self.broken {
+            let message = format!("decoder is unusable after an earlier error: {reason}");
+            return Err(juice_error(py, message, None));
+        }
+        let buffer;
+        let slice = if let Ok(bytes) = data.cast::<PyBytes>() {
+            bytes.as_bytes()
+        } else {
+            buffer = SimpleBuffer::get(data)?;
+            buffer.as_slice()
+        };
+        let boxes = PyList::empty(py);
+        let mut failure: Option<PyErr> = None;
+        let keys = &mut self.keys;
+        let result = self.decoder.feed_with(slice, |decoded| {
+            if failure.is_some() {
+                return;
+            }
+            if let Err(err) = raw_entry(py, keys, decoded).and_then(|e| boxes.append(e)) {
+                failure = Some(err);
+            }
+        });
+        if let Some(err) = failure {
+            self.broken = Some(err.to_string());
+            return Err(err);
+        }
+        match result {
+            Ok(()) => Ok(boxes),
+            Err(violation) => {
+                let dicts = PyList::empty(py);
+                for entry in boxes.iter() {
+                    let raw = entry.cast::<PyTuple>()?.get_item(3)?;
+                    dicts.append(raw.cast::<RawBox>()?.get().dict(py)?)?;
+                }
+                Err(juice_error(py, violation.to_string(), Some(dicts)))
+            }
+        }
     }
 
     /// Bytes held of an incomplete box.

@@ -5,8 +5,10 @@
 //! sends the caller back to the Python codec: `encode` returns None, and `decode` calls
 //! the Python decoder it was built with, so errors and their messages stay the same.
 
+use crate::juice::{new_bytes, RawBox};
 use plait_juice::{
-    bool_bytes, encode_pair, end_box, parse_bool, parse_int, write_int, ArgKind, Field, Schema,
+    bool_bytes, encode_pair, end_box, int_text, last_value, parse_bool, parse_int, ArgKind, Field,
+    Schema, INT_TEXT_LEN,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -17,6 +19,11 @@ use std::os::raw::c_char;
 /// Registers the class on the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ArgumentSchema>()
+}
+
+thread_local! {
+    /// The encode buffer.
+    static OUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The outcome of one native step: done, or "use the Python codec".
@@ -37,18 +44,6 @@ pub(crate) struct ArgumentSchema {
     order: Vec<usize>,
     strict: bool,
     fallback: Py<PyAny>,
-}
-
-/// A new `bytes` object holding `data`.
-fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: pointer and length describe `data`; the result is a new reference or NULL with
-    // an exception set, which `from_owned_ptr_or_err` handles.
-    unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t),
-        )
-    }
 }
 
 /// `dict.get(key)` without raising for a missing key.
@@ -74,25 +69,38 @@ fn dict_get<'py>(
     }
 }
 
-/// Appends Python's `repr(value)` of a float (what `float.__repr__` writes).
-fn write_float(py: Python<'_>, out: &mut Vec<u8>, value: f64) -> PyResult<()> {
-    // SAFETY: PyOS_double_to_string returns a NUL-terminated PyMem buffer (or NULL with an
-    // exception set); it is copied, then freed once.
-    unsafe {
-        let text = ffi::PyOS_double_to_string(
-            value,
-            b'r' as c_char,
-            0,
-            ffi::Py_DTSF_ADD_DOT_0,
-            std::ptr::null_mut(),
-        );
+/// A float's `repr` (what `float.__repr__` writes), in a PyMem buffer freed on drop.
+struct FloatRepr(*mut c_char);
+
+impl FloatRepr {
+    fn new(py: Python<'_>, value: f64) -> PyResult<Self> {
+        // SAFETY: returns a NUL-terminated PyMem buffer, or NULL with an exception set.
+        let text = unsafe {
+            ffi::PyOS_double_to_string(
+                value,
+                b'r' as c_char,
+                0,
+                ffi::Py_DTSF_ADD_DOT_0,
+                std::ptr::null_mut(),
+            )
+        };
         if text.is_null() {
             return Err(PyErr::fetch(py));
         }
-        out.extend_from_slice(std::ffi::CStr::from_ptr(text).to_bytes());
-        ffi::PyMem_Free(text.cast());
+        Ok(FloatRepr(text))
     }
-    Ok(())
+
+    fn as_bytes(&self) -> &[u8] {
+        // SAFETY: a valid NUL-terminated string until drop.
+        unsafe { std::ffi::CStr::from_ptr(self.0) }.to_bytes()
+    }
+}
+
+impl Drop for FloatRepr {
+    fn drop(&mut self) {
+        // SAFETY: allocated by PyOS_double_to_string, freed once.
+        unsafe { ffi::PyMem_Free(self.0.cast()) };
+    }
 }
 
 /// Appends one value's wire form, or says the Python codec must do it.
@@ -104,8 +112,10 @@ fn encode_value(
 ) -> PyResult<Step<()>> {
     let py = value.py();
     let ptr = value.as_ptr();
-    let mut scratch = Vec::new();
-    // SAFETY (each block): `ptr` is a valid object of the exact type just checked.
+    let mut digits = [0u8; INT_TEXT_LEN];
+    let big: Bound<'_, PyAny>;
+    let float: FloatRepr;
+    // SAFETY (each arm): `ptr` is a valid object of the exact type just checked.
     let data: &[u8] = unsafe {
         match kind {
             ArgKind::Integer if ffi::PyLong_CheckExact(ptr) != 0 => {
@@ -113,14 +123,13 @@ fn encode_value(
                 let n = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
                 if overflow != 0 {
                     // str() of an exact int is its decimal text, as b"%d" writes it.
-                    let text = Bound::from_owned_ptr_or_err(py, ffi::PyObject_Str(ptr))?;
-                    scratch.extend_from_slice(text.cast::<PyString>()?.to_str()?.as_bytes());
+                    big = Bound::from_owned_ptr_or_err(py, ffi::PyObject_Str(ptr))?;
+                    big.cast::<PyString>()?.to_str()?.as_bytes()
                 } else if n == -1 && !ffi::PyErr_Occurred().is_null() {
                     return Err(PyErr::fetch(py));
                 } else {
-                    write_int(&mut scratch, n);
+                    int_text(n, &mut digits)
                 }
-                &scratch
             }
             ArgKind::String if ffi::PyBytes_CheckExact(ptr) != 0 => {
                 value.cast_unchecked::<PyBytes>().as_bytes()
@@ -140,8 +149,8 @@ fn encode_value(
                 bool_bytes(ptr == ffi::Py_True())
             }
             ArgKind::Float if ffi::PyFloat_CheckExact(ptr) != 0 => {
-                write_float(py, &mut scratch, ffi::PyFloat_AsDouble(ptr))?;
-                &scratch
+                float = FloatRepr::new(py, ffi::PyFloat_AsDouble(ptr))?;
+                float.as_bytes()
             }
             _ => return Ok(Step::Fallback),
         }
@@ -153,15 +162,19 @@ fn encode_value(
 }
 
 /// One wire value as its Python value, or None when the Python decoder must do it.
+///
+/// `raw` is the value's `bytes` object when there is one (from a dict box), else it is made
+/// when needed.
 fn decode_value<'py>(
+    py: Python<'py>,
     kind: ArgKind,
-    raw: &Bound<'py, PyAny>,
+    data: &[u8],
+    raw: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let py = raw.py();
-    let Ok(bytes) = raw.cast::<PyBytes>() else {
-        return Ok(None);
+    let bytes_object = || match raw {
+        Some(raw) => Ok(raw.clone()),
+        None => new_bytes(py, data),
     };
-    let data = bytes.as_bytes();
     // SAFETY: the calls below get valid pointers and return new references or NULL with an
     // exception set, which `from_owned_ptr_or_err` turns into an error.
     let value = unsafe {
@@ -170,7 +183,7 @@ fn decode_value<'py>(
                 Some(n) => Bound::from_owned_ptr_or_err(py, ffi::PyLong_FromLongLong(n))?,
                 None => return Ok(None),
             },
-            ArgKind::String => raw.clone(),
+            ArgKind::String => bytes_object()?,
             ArgKind::Unicode => {
                 let text = ffi::PyUnicode_DecodeUTF8(
                     data.as_ptr().cast(),
@@ -188,7 +201,7 @@ fn decode_value<'py>(
                 None => return Ok(None),
             },
             ArgKind::Float => {
-                let number = ffi::PyNumber_Float(raw.as_ptr());
+                let number = ffi::PyNumber_Float(bytes_object()?.as_ptr());
                 if number.is_null() {
                     ffi::PyErr_Clear();
                     return Ok(None);
@@ -245,7 +258,34 @@ impl ArgumentSchema {
         let result = PyDict::new(py);
         for ((field, key), name) in self.schema.fields().iter().zip(&self.keys).zip(&self.names) {
             let value = match dict_get(r#box, key.bind(py).as_any())? {
-                Some(raw) => match decode_value(field.kind, &raw)? {
+                Some(raw) => {
+                    let Ok(bytes) = raw.cast::<PyBytes>() else {
+                        return Ok(None);
+                    };
+                    match decode_value(py, field.kind, bytes.as_bytes(), Some(&raw))? {
+                        Some(value) => value,
+                        None => return Ok(None),
+                    }
+                }
+                None if field.optional => py.None().into_bound(py),
+                None => return Ok(None),
+            };
+            result.set_item(name.bind(py), value)?;
+        }
+        Ok(Some(result))
+    }
+}
+
+impl ArgumentSchema {
+    fn decode_raw<'py>(
+        &self,
+        py: Python<'py>,
+        wire: &[u8],
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let result = PyDict::new(py);
+        for (field, name) in self.schema.fields().iter().zip(&self.names) {
+            let value = match last_value(wire, &field.key) {
+                Some(data) => match decode_value(py, field.kind, data, None)? {
                     Some(value) => value,
                     None => return Ok(None),
                 },
@@ -325,20 +365,39 @@ impl ArgumentSchema {
         else {
             return Ok(None);
         };
-        let mut out = Vec::with_capacity(64);
-        match self.encode_into(&mut out, values, tag.as_bytes())? {
-            Step::Done(()) => Ok(Some(new_bytes(py, &out)?)),
+        let encode = |out: &mut Vec<u8>| match self.encode_into(out, values, tag.as_bytes())? {
+            Step::Done(()) => Ok(Some(new_bytes(py, out)?)),
             Step::Fallback => Ok(None),
-        }
+        };
+        // One buffer per thread, reused; a nested call (a dict key's __eq__ calling back in)
+        // gets its own.
+        OUT.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut out) => {
+                out.clear();
+                let result = encode(&mut out);
+                if out.capacity() > 1 << 16 {
+                    *out = Vec::new(); // do not keep a big value's buffer around
+                }
+                result
+            }
+            Err(_) => encode(&mut Vec::new()),
+        })
     }
 
-    /// Decodes a box into the keyword arguments, as the Python decoder would (which it
-    /// calls for anything it does not handle, so errors are the Python codec's).
+    /// Decodes a box (a dict, or a RawBox) into the keyword arguments, as the Python
+    /// decoder would (which it calls for anything it does not handle, so errors are the
+    /// Python codec's).
     fn decode<'py>(
         &self,
         py: Python<'py>,
         r#box: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        if let Ok(raw) = r#box.cast_exact::<RawBox>() {
+            if let Some(result) = self.decode_raw(py, &raw.get().wire)? {
+                return Ok(result.into_any());
+            }
+            return self.fallback.bind(py).call1((raw.get().dict(py)?,));
+        }
         if let Ok(dict) = r#box.cast_exact::<PyDict>() {
             if let Some(result) = self.decode_fast(dict)? {
                 return Ok(result.into_any());

@@ -12,12 +12,8 @@ from cpython.object cimport PyObject_Call
 
 from plait._native import JuiceError, encode_box, encode_boxes
 
-from .command import ANSWER as _ANSWER, ASK as _ASK, COMMAND as _COMMAND
 from .errors import ProtocolError
 
-cdef bytes ANSWER = _ANSWER
-cdef bytes ASK = _ASK
-cdef bytes COMMAND = _COMMAND
 cdef char *HEX = b"0123456789abcdef"
 
 
@@ -127,8 +123,8 @@ cdef class AmpCore(StreamCore):
     def stream_received(self, data):
         cdef bint scheduled
         cdef list out
-        cdef dict pending, responders, box
-        cdef tuple entry
+        cdef dict pending, responders
+        cdef tuple entry, item
         cdef bint resolved = False
         if not self._receiving:
             return
@@ -138,7 +134,7 @@ cdef class AmpCore(StreamCore):
             self._tls_inbox.append(bytes(data))
             return
         try:
-            boxes = self._decoder.feed(data)
+            boxes = self._decoder.feed_raw(data)
         except JuiceError as exc:
             for done in exc.boxes:
                 if not self._receiving:
@@ -154,10 +150,11 @@ cdef class AmpCore(StreamCore):
         responders = self._responders if self._plain_locator else None
         self._flush_pending = True
         try:
-            for box in boxes:
+            for item in boxes:  # (_answer, _command, _ask, RawBox)
                 if not self._receiving:
                     break
-                tag = box.get(ANSWER)
+                tag = item[0]
+                box = item[3]
                 if tag is not None:
                     entry = pending.pop(tag, None)
                     if entry is None:
@@ -168,6 +165,8 @@ cdef class AmpCore(StreamCore):
                     if future.done():  # the caller cancelled
                         continue
                     try:
+                        if command._native_answer is None:  # the Python codec reads dicts
+                            box = box.to_dict()
                         result = command.decode_response(box)
                     except Exception as exc:  # any failure is reported to the peer
                         err = ProtocolError(f"bad answer to {command.command_name!r}: {exc!r}")
@@ -177,20 +176,22 @@ cdef class AmpCore(StreamCore):
                     future.set_result(result)
                     resolved = True
                     continue
-                name = box.get(COMMAND)
+                name = item[1]
                 responder = (
                     None if responders is None or name is None else responders.get(name)
                 )
                 if responder is None or responder[2]:
-                    self._box_received(box)
+                    self._box_received(box.to_dict())
                     continue
                 command, func, _ = responder
                 try:
+                    if command._native_ask is None:  # the Python codec reads dicts
+                        box = box.to_dict()
                     kwargs = command.decode_arguments(box)
                 except Exception:  # the general path reports it
-                    self._box_received(box)
+                    self._box_received(item[3].to_dict())
                     continue
-                ask = box.get(ASK)
+                ask = item[2]
                 try:
                     if type(kwargs) is dict:  # as func(self, **kwargs), without a copy
                         result = PyObject_Call(func, (self,), kwargs)
