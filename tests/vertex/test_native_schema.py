@@ -134,6 +134,7 @@ class Text(str):
         (Integer(), {"v": Color.RED}),
         (Integer(), {"v": 1.5}),
         (Integer(), {"v": None}),
+        (Integer(), {"v": 10**5000}),  # over int_max_str_digits: the Python codec raises
         (Integer(), {}),  # missing
         (Integer(), {"v": 1, "extra": 2}),  # unexpected
         (String(), {"v": bytearray(b"x")}),

@@ -123,7 +123,11 @@ fn encode_value(
                 let n = ffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
                 if overflow != 0 {
                     // str() of an exact int is its decimal text, as b"%d" writes it.
-                    big = Bound::from_owned_ptr_or_err(py, ffi::PyObject_Str(ptr))?;
+                    // (Over the int_max_str_digits limit, the Python codec raises.)
+                    let Ok(text) = Bound::from_owned_ptr_or_err(py, ffi::PyObject_Str(ptr)) else {
+                        return Ok(Step::Fallback);
+                    };
+                    big = text;
                     big.cast::<PyString>()?.to_str()?.as_bytes()
                 } else if n == -1 && !ffi::PyErr_Occurred().is_null() {
                     return Err(PyErr::fetch(py));
