@@ -44,14 +44,24 @@ GROUPS: dict[str, tuple[str, list[Target]]] = {
         Target("uvloop", 1 / 1.10, ">=0.91x (adds <=10%)"), Target("twisted", None)]),
     "echo-stream-64B": ("stream 64 B writes, 64 per loop iteration", [
         Target("twisted", 1.0), Target("uvloop", None)]),
+    "axiom-insert-batch": ("Axiom: 100k objects inserted in one batch, one transaction", [
+        Target("sqlite3", 0.6), Target("sqlalchemy", None), Target("peewee", None)]),
+    "axiom-insert-each": ("Axiom: 100k objects created one at a time, one transaction", [
+        Target("sqlite3", None), Target("sqlalchemy", None), Target("peewee", None)]),
+    "axiom-load": ("Axiom: 100k objects loaded by one query (fresh connection)", [
+        Target("sqlalchemy", 4.0), Target("sqlite3", 0.8), Target("peewee", None)]),
+    "axiom-query-indexed": ("Axiom: 1k queries by an indexed attribute, 5 objects each", [
+        Target("sqlite3", None), Target("sqlalchemy", None), Target("peewee", None)]),
 }
-IMPL_ORDER = ["plait", "uvloop", "twisted"]
+# columns of the table, in this order; only those with a figure in this run are printed
+IMPL_ORDER = ["plait", "uvloop", "twisted", "sqlite3", "sqlalchemy", "peewee"]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="benches/run.py",
-        description="Run plait's benchmarks beside Twisted and bare uvloop; print ratios.",
+        description="Run plait's benchmarks beside their peers (Twisted, bare uvloop, raw "
+                    "sqlite3, SQLAlchemy, peewee); print ratios.",
     )
     p.add_argument("--quick", action="store_true",
                    help="smoke run: tiny batches and few rounds (figures are not meaningful)")
@@ -125,14 +135,18 @@ def table(results: dict[str, Any], outcomes: dict[str, Any], quick: bool) -> str
     groups = [g for g in GROUPS if g in by_group or g in problems]
     groups += sorted(g for g in set(by_group) | set(problems) if g not in GROUPS)
 
+    present = {impl for g in groups for impl in (*by_group.get(g, {}), *problems.get(g, {}))}
+    impls = [i for i in IMPL_ORDER if i in present or i == "plait"]
+    impls += sorted(present - set(impls))
+
     rows: list[list[str]] = []
     notes: list[str] = []
-    header = ["group", "plait", "uvloop", "twisted", "ratio", "target", "met"]
+    header = ["group", *impls, "ratio", "target", "met"]
     for group in groups:
         benches = by_group.get(group, {})
         rates = {impl: throughput(b) for impl, b in benches.items()}
         cells = []
-        for impl in IMPL_ORDER:
+        for impl in impls:
             if impl in rates:
                 cells.append(fmt_rate(*rates[impl]))
             elif impl in problems.get(group, {}):
@@ -150,7 +164,8 @@ def table(results: dict[str, Any], outcomes: dict[str, Any], quick: bool) -> str
             else:
                 ratio_s, met = f"n/a vs {target.peer}", ("" if target.minimum is None else "n/a")
             target_s = target.label or ("" if target.minimum is None else f">={target.minimum:g}x")
-            rows.append(([group] + cells if first else [""] * 4) + [ratio_s, target_s, met])
+            rows.append(([group] + cells if first else [""] * (1 + len(impls)))
+                        + [ratio_s, target_s, met])
             first = False
 
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
@@ -178,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         for group, (what, targets) in GROUPS.items():
             tgt = ", ".join(t.label or (f">={t.minimum:g}x vs {t.peer}" if t.minimum else
                                         f"vs {t.peer}") for t in targets)
-            print(f"{group:18} {what}  [{tgt}]")
+            print(f"{group:20} {what}  [{tgt}]")
         return 0
     with tempfile.TemporaryDirectory(prefix="plait-bench-") as tmp:
         json_path = Path(args.json) if args.json else Path(tmp) / "bench.json"
