@@ -25,6 +25,8 @@ from plait.axiom.userbase import (
     LoginMethod,
     LoginSystem,
     NoSuchUser,
+    UserbaseError,
+    account_for_store,
     install_login_system,
     login_system_for,
     normalize_address,
@@ -301,7 +303,8 @@ async def test_disabled_account_cannot_log_in(loop_kind: str, login_system: Logi
     with pytest.raises(DisabledAccount):  # nor can a realm be asked for it directly
         login_system.request_avatar("alice@example.com", None, Store)
     login_system.enable("alice@example.com")
-    _, avatar, _ = await portal.login(UsernamePassword("alice@example.com", "wonderland"), None, Store)
+    good = UsernamePassword("alice@example.com", "wonderland")
+    _, avatar, _ = await portal.login(good, None, Store)
     assert avatar is alice.avatar_store()
 
 
@@ -400,6 +403,34 @@ async def test_avatars_come_from_the_substore(loop_kind: str, login_system: Logi
     assert bob.avatar_store() is not sub
 
 
+def test_an_avatar_finds_its_account(store: Store, login_system: LoginSystem) -> None:
+    alice = login_system.add_account("alice", "example.com", "pw")
+    bob = login_system.add_account("bob", "example.com", "pw")
+    assert account_for_store(alice.avatar_store()) is alice
+    assert account_for_store(bob.avatar_store()) is bob
+    assert account_for_store(store) is None
+
+
+async def test_default_domain(loop_kind: str, login_system: LoginSystem) -> None:
+    alice = login_system.add_account("alice", "example.com", "pw")
+    key = ed25519.Ed25519PrivateKey.generate()
+    alice.add_ssh_key(key_line(key))
+    with pytest.raises(UnauthorizedLogin):  # no default domain yet
+        await login_system.request_avatar_id(UsernamePassword("alice", "pw"))
+    login_system.set_default_domain("Example.COM")
+    assert login_system.default_domain == "example.com"
+    assert await login_system.request_avatar_id(UsernamePassword("Alice", "pw")) == (
+        "alice@example.com"
+    )
+    assert await login_system.request_avatar_id(ed25519_credentials(key, "alice")) == (
+        "alice@example.com"
+    )
+    with pytest.raises(UnauthorizedLogin):
+        await login_system.request_avatar_id(UsernamePassword("bob", "pw"))
+    with pytest.raises(BadAddress):
+        login_system.set_default_domain("not a domain")
+
+
 def test_realm_refuses_unknown_avatar_ids(login_system: LoginSystem) -> None:
     with pytest.raises(UnauthorizedLogin):
         login_system.request_avatar("nobody@example.com", None, Store)
@@ -480,8 +511,10 @@ async def test_everything_persists_across_reopening(loop_kind: str, tmp_path: Pa
             UsernamePassword("alice@example.com", "wonderland"), None, IGreeter
         )
         assert avatar.greet() == "hi alice"
-        _, avatar, _ = await portal.login(ed25519_credentials(key, "alice@example.com"), None, Store)
+        ssh = ed25519_credentials(key, "alice@example.com")
+        _, avatar, _ = await portal.login(ssh, None, Store)
         assert avatar is alice.avatar_store()
+        assert account_for_store(avatar) is alice
         with pytest.raises(DisabledAccount):
             await portal.login(UsernamePassword("bob@example.org", "builder"), None, Store)
         with pytest.raises(DuplicateUser):
@@ -489,6 +522,43 @@ async def test_everything_persists_across_reopening(loop_kind: str, tmp_path: Pa
         assert ls.login_count == 2 and ls.failed_logins == 1
     finally:
         close_substores(site)
+        site.close()
+
+
+def test_failed_creation_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = Store(tmp_path / "site")
+    try:
+        ls = install_login_system(site)
+        ls.hasher = FAST
+
+        def fail(self: LoginMethod) -> None:
+            raise RuntimeError("disk full, say")
+
+        monkeypatch.setattr(LoginMethod, "stored", fail)
+        with pytest.raises(RuntimeError, match="disk full"):
+            ls.add_account("alice", "example.com", "pw")
+        monkeypatch.undo()
+        assert list(ls.accounts()) == []
+        assert not (site.files_dir / "account" / "example.com" / "alice.axiom").exists()
+
+        alice = ls.add_account("alice", "example.com", "pw")  # and it can be made again
+        assert account_for_store(alice.avatar_store()) is alice
+        Greeter(store=alice.avatar_store())
+    finally:
+        close_substores(site)
+        site.close()
+
+
+def test_leftover_files_give_a_clear_error(tmp_path: Path) -> None:
+    site = Store(tmp_path / "site")
+    try:
+        ls = install_login_system(site)
+        (site.files_dir / "account" / "example.com" / "alice.axiom").mkdir(parents=True)
+        with pytest.raises(UserbaseError, match="already exist .* move them away"):
+            ls.add_account("alice", "example.com", None)
+    finally:
         site.close()
 
 

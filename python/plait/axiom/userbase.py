@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import shutil
 import struct
 import typing
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from typing import Any, cast
 
 from argon2 import PasswordHasher
 
+from plait.axiom import substore as substore_module
 from plait.axiom.attributes import (
     CASCADE,
     NULLIFY,
@@ -53,6 +55,7 @@ from plait.axiom.errors import AxiomError
 from plait.axiom.item import Item
 from plait.axiom.powerup import powerup_for
 from plait.axiom.store import Store
+from plait.axiom.substore import SubStore
 from plait.core.cred import (
     CredentialsChecker,
     LoginFailed,
@@ -81,6 +84,7 @@ __all__ = [
     "LoginSystem",
     "NoSuchUser",
     "UserbaseError",
+    "account_for_store",
     "install_login_system",
     "login_system_for",
     "normalize_address",
@@ -162,9 +166,14 @@ def normalize_address(address: str) -> tuple[str, str]:
     return _localpart(localpart), _domain(domain)
 
 
-def _parse_login_name(username: str) -> tuple[str, str] | None:
-    """The address a login names, or None (a login never says why it is unusable)."""
+def _parse_login_name(username: str, default_domain: str | None = None) -> tuple[str, str] | None:
+    """The address a login names, or None (a login never says why it is unusable).
+
+    A bare user name (no ``@``) is in ``default_domain`` when one is given.
+    """
     try:
+        if default_domain and isinstance(username, str) and "@" not in username:
+            return _localpart(username), default_domain
         return normalize_address(username)
     except (BadAddress, TypeError):
         return None
@@ -331,6 +340,19 @@ def _method_for(store: Store, localpart: str, domain: str) -> LoginMethod | None
     return found
 
 
+def _discard_substore(store: Store, store_id: int, child: Store, segments: list[str]) -> None:
+    """Undo a SubStore whose creation was rolled back: close it, forget it, remove its files."""
+    child.close()
+    # The rolled-back SubStore item no longer knows its id, so SubStore.close() cannot drop
+    # the cached child; drop it here, or a later SubStore reusing the id would get it.
+    cache = getattr(substore_module, "_children", None)
+    opened = cache.get(store) if cache is not None else None
+    if opened is not None and opened.get(store_id) is child:
+        del opened[store_id]
+    if store.path is not None:
+        shutil.rmtree(store.files_dir.joinpath(*segments), ignore_errors=True)
+
+
 def _key_line(blob: bytes) -> str:
     """An ``authorized_keys`` line for an SSH key blob (already parsed, so well formed)."""
     (length,) = struct.unpack_from(">I", blob, 0)
@@ -357,6 +379,9 @@ class LoginSystem(Item):
     #: The credentials this checker takes (see :class:`plait.core.cred.Portal`).
     credential_types: tuple[type, ...] = (UsernamePassword, SSHPublicKey)
 
+    default_domain = text(
+        allow_none=True, default=None, doc="the domain of login names given without '@'"
+    )
     login_count = integer(allow_none=False, default=0, doc="successful logins")
     failed_logins = integer(allow_none=False, default=0, doc="refused logins")
     hasher = inmemory(doc="the argon2 PasswordHasher for new hashes (None: cred's default)")
@@ -377,6 +402,10 @@ class LoginSystem(Item):
             return login_system
 
         return store.transact(create)
+
+    def set_default_domain(self, domain: str | None) -> None:
+        """Let logins name users of ``domain`` without it (``alice`` for ``alice@domain``)."""
+        self.default_domain = None if domain is None else _domain(domain)
 
     def _password_hasher(self) -> PasswordHasher:
         hasher = self.hasher
@@ -405,21 +434,30 @@ class LoginSystem(Item):
         ``password`` None makes an account that logs in only with SSH keys.  Raises
         :class:`DuplicateUser` if the address is taken, :class:`BadAddress` if unusable.
         """
-        from plait.axiom.substore import SubStore
-
         store = self._store()
         localpart, domain = _localpart(username), _domain(domain)
         if _method_for(store, localpart, domain) is not None:  # before the slow hash
             raise DuplicateUser(f"{localpart}@{domain} already belongs to an account")
+        segments = ["account", domain, localpart + ".axiom"]
+        if store.path is not None and store.files_dir.joinpath(*segments).exists():
+            raise UserbaseError(
+                f"files for {localpart}@{domain} already exist at "
+                f"{store.files_dir.joinpath(*segments)} (left by a deleted account?): "
+                "move them away first"
+            )
         encoded = None if password is None else hash_password(password, self._password_hasher())
+        created: list[tuple[int, Store]] = []
 
         def create() -> LoginAccount:
             if _method_for(store, localpart, domain) is not None:
                 raise DuplicateUser(f"{localpart}@{domain} already belongs to an account")
-            substore = SubStore.create_new(store, ["account", domain, localpart + ".axiom"])
+            substore = SubStore.create_new(store, segments)
+            user_store = substore.open()
+            created.append((substore.store_id, user_store))
             account = LoginAccount(
                 store=store, password_hash=encoded, disabled=False, avatars=substore
             )
+            user_store.transact(_AccountLink, store=user_store, account_id=account.store_id)
             LoginMethod(
                 store=store,
                 localpart=localpart,
@@ -431,7 +469,12 @@ class LoginSystem(Item):
             )
             return account
 
-        account = store.transact(create)
+        try:
+            account = store.transact(create)
+        except BaseException:
+            for store_id, child in created:  # rolled back: leave no half-made user store
+                _discard_substore(store, store_id, child, segments)
+            raise
         log.info("created account %s@%s", localpart, domain)
         return account
 
@@ -472,7 +515,7 @@ class LoginSystem(Item):
 
     def _login_account(self, username: str) -> tuple[str, LoginAccount] | None:
         """The canonical address and account a login name designates (verified methods only)."""
-        parts = _parse_login_name(username)
+        parts = _parse_login_name(username, self.default_domain)
         if parts is None:
             return None
         method = _method_for(self._store(), *parts)
@@ -575,7 +618,29 @@ def _interface_name(interface: Any) -> str:
     return str(getattr(interface, "__qualname__", None) or interface)
 
 
+class _AccountLink(Item):
+    """Kept in a user's substore: which account of the parent store owns it."""
+
+    type_name = "plait_userbase_account_link"
+    schema_version = 1
+
+    account_id = integer(allow_none=False, doc="the LoginAccount's store id in the parent store")
+
+
 # ------------------------------------------------------------------ helpers
+
+
+def account_for_store(store: Store) -> LoginAccount | None:
+    """The account whose avatars live in ``store`` (a user's substore), or None.
+
+    An avatar uses it to learn who it belongs to: ``account_for_store(self.store).address``.
+    """
+    link = store.find_first(_AccountLink)
+    parent = store.parent
+    if link is None or parent is None:
+        return None
+    account = parent.get_item_by_id(link.account_id, default=None)
+    return account if isinstance(account, LoginAccount) else None
 
 
 def install_login_system(store: Store) -> LoginSystem:
