@@ -75,6 +75,16 @@ def command_for(argument: Any) -> type[Command]:
     return One
 
 
+def ask_codec(cmd: type[Command]) -> ArgumentSchema:
+    assert cmd._native_ask is not None
+    return cmd._native_ask
+
+
+def answer_codec(cmd: type[Command]) -> ArgumentSchema:
+    assert cmd._native_answer is not None
+    return cmd._native_answer
+
+
 def same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and math.isnan(a):
         return isinstance(b, float) and math.isnan(b)
@@ -87,10 +97,10 @@ def test_encode_is_twisteds_bytes(plait: Any, twisted: Any, values: list[Any]) -
     assert cmd._native_ask is not None and cmd._native_answer is not None
     for value in values:
         wire = twisted().toString(value)
-        ask = cmd._native_ask.encode({"v": value}, b"1f")
+        ask = ask_codec(cmd).encode({"v": value}, b"1f")
         assert ask == encode_box({b"_command": b"One", b"_ask": b"1f", b"v": wire})
         assert ask == encode_box(cmd._encode_ask({"v": value}, b"1f"))
-        answer = cmd._native_answer.encode({"v": value, "ignored": 1}, b"2")
+        answer = answer_codec(cmd).encode({"v": value, "ignored": 1}, b"2")
         assert answer == encode_box({b"_answer": b"2", b"v": wire})
 
 
@@ -98,7 +108,8 @@ def test_encode_is_twisteds_bytes(plait: Any, twisted: Any, values: list[Any]) -
 def test_decode_is_twisteds_values(plait: Any, twisted: Any, values: list[Any]) -> None:
     cmd = command_for(plait())
     for value in values:
-        ask = cmd._native_ask.encode({"v": value, "opt": -5}, b"1")
+        ask = ask_codec(cmd).encode({"v": value, "opt": -5}, b"1")
+        assert ask is not None
         (box,) = BoxDecoder().feed(ask)
         decoded = cmd.decode_arguments(box)
         assert decoded.keys() == {"v", "opt"} and decoded["opt"] == -5
@@ -108,7 +119,7 @@ def test_decode_is_twisteds_values(plait: Any, twisted: Any, values: list[Any]) 
 
 def test_optional_arguments() -> None:
     cmd = command_for(Integer())
-    native = cmd._native_ask
+    native = ask_codec(cmd)
     plain = encode_box({b"_command": b"One", b"_ask": b"1", b"v": b"3"})
     assert native.encode({"v": 3}, b"1") == plain
     assert native.encode({"v": 3, "opt": None}, b"1") == plain
@@ -147,11 +158,11 @@ class Text(str):
     ],
 )
 def test_encode_falls_back(argument: Any, values: dict[str, Any]) -> None:
-    assert command_for(argument)._native_ask.encode(values, b"1") is None
+    assert ask_codec(command_for(argument)).encode(values, b"1") is None
 
 
 def test_encode_falls_back_on_odd_containers() -> None:
-    native = command_for(Integer())._native_ask
+    native = ask_codec(command_for(Integer()))
     assert native.encode({"v": 1}, "1") is None
     assert native.encode({"v": 1}, b"t" * 65536) is None
     assert native.encode([("v", 1)], b"1") is None
@@ -244,8 +255,8 @@ def test_feed_raw_gives_the_protocol_keys_and_the_box() -> None:
     assert raw2.to_dict() == BoxDecoder().feed(wire)[1]
     assert "RawBox" in repr(raw2)
     cmd = command_for(Integer())
-    assert cmd.decode_arguments(raw) == {"v": 7, "opt": None}
-    assert cmd.decode_response(raw2) == {"v": 8}
+    assert ask_codec(cmd).decode(raw) == {"v": 7, "opt": None}
+    assert answer_codec(cmd).decode(raw2) == {"v": 8}
 
 
 def test_feed_raw_in_every_chunking() -> None:
@@ -267,7 +278,7 @@ def test_raw_box_duplicates_last_wins_as_in_a_dict() -> None:
     ((answer, _, _, raw),) = BoxDecoder().feed_raw(wire)
     assert answer == b"2"
     assert raw.to_dict() == BoxDecoder().feed(wire)[0] == {b"_answer": b"2", b"v": b"4"}
-    assert command_for(Integer()).decode_response(raw) == {"v": 4}
+    assert answer_codec(command_for(Integer())).decode(raw) == {"v": 4}
 
 
 def test_raw_box_decode_errors_are_the_python_codecs() -> None:
@@ -276,15 +287,15 @@ def test_raw_box_decode_errors_are_the_python_codecs() -> None:
         ((_, _, _, raw),) = BoxDecoder().feed_raw(encode_box(box))
         expected = python_error(cmd, box)
         with pytest.raises(type(expected)) as info:
-            cmd.decode_arguments(raw)
+            ask_codec(cmd).decode(raw)
         assert repr(info.value) == repr(expected)
     ((_, _, _, raw),) = BoxDecoder().feed_raw(encode_box({b"v": b" 5"}))
-    assert cmd.decode_arguments(raw) == {"v": 5, "opt": None}
+    assert ask_codec(cmd).decode(raw) == {"v": 5, "opt": None}
     ((_, _, _, raw),) = BoxDecoder().feed_raw(encode_box({b"v": b"1e3"}))
-    assert command_for(Float()).decode_arguments(raw)["v"] == 1000.0
+    assert ask_codec(command_for(Float())).decode(raw)["v"] == 1000.0
     ((_, _, _, raw),) = BoxDecoder().feed_raw(encode_box({b"v": b"\xc3\xa9"}))
-    assert command_for(Unicode()).decode_arguments(raw)["v"] == "\u00e9"
-    assert command_for(String()).decode_arguments(raw)["v"] == b"\xc3\xa9"
+    assert ask_codec(command_for(Unicode())).decode(raw)["v"] == "\u00e9"
+    assert ask_codec(command_for(String())).decode(raw)["v"] == b"\xc3\xa9"
 
 
 def test_feed_raw_violation_reports_completed_boxes_as_dicts() -> None:

@@ -9,7 +9,7 @@ from .command import Command
 class AmpCore(StreamCore):
     _decoder: Any
     _pending: dict[bytes, tuple[asyncio.Future[dict[str, Any]], type[Command]]]
-    _outbox: list[dict[bytes, bytes]]
+    _outbox: list[dict[bytes, bytes] | bytes]
     _counter: int
     _flush_pending: bool
     _receiving: bool

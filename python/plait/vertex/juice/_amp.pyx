@@ -56,15 +56,18 @@ cdef class AmpCore(StreamCore):
         Bad arguments raise ``InvalidSignature`` (or the argument type's error) at once;
         a value too long for AMP fails the future with ``TooLong``.
         """
-        if command.switches_tls:
-            return self._call_start_tls(command, kwargs)
-        if not command.requires_answer or self._closing or self.transport is None:
+        cdef tuple hot = command._amp_hot
+        if not hot[0]:
+            if command.switches_tls:
+                return self._call_start_tls(command, kwargs)
+            return self._call(command, kwargs)
+        if self._closing or self.transport is None:
             return self._call(command, kwargs)
         # The hot path: one native (or generated) encoder, a future, a list append.
         self._counter += 1
         tag = _hex_tag(self._counter)
-        native = command._native_ask
-        box = None if native is None else native.encode(kwargs, tag)
+        encode = hot[1]
+        box = None if encode is None else encode(kwargs, tag)
         if box is None:  # the Python codec: other types, odd values, errors
             try:
                 box = command._encode_ask(kwargs, tag)
@@ -124,7 +127,7 @@ cdef class AmpCore(StreamCore):
         cdef bint scheduled
         cdef list out
         cdef dict pending, responders
-        cdef tuple entry, item
+        cdef tuple entry, item, hot
         cdef bint resolved = False
         if not self._receiving:
             return
@@ -164,10 +167,11 @@ cdef class AmpCore(StreamCore):
                     future, command = entry
                     if future.done():  # the caller cancelled
                         continue
+                    hot = command._amp_hot
                     try:
-                        if command._native_answer is None:  # the Python codec reads dicts
+                        if not hot[6]:  # the Python codec reads dicts
                             box = box.to_dict()
-                        result = command.decode_response(box)
+                        result = hot[4](box)
                     except Exception as exc:  # any failure is reported to the peer
                         err = ProtocolError(f"bad answer to {command.command_name!r}: {exc!r}")
                         future.set_exception(err)
@@ -184,10 +188,11 @@ cdef class AmpCore(StreamCore):
                     self._box_received(box.to_dict())
                     continue
                 command, func, _ = responder
+                hot = command._amp_hot
                 try:
-                    if command._native_ask is None:  # the Python codec reads dicts
+                    if not hot[5]:  # the Python codec reads dicts
                         box = box.to_dict()
-                    kwargs = command.decode_arguments(box)
+                    kwargs = hot[3](box)
                 except Exception:  # the general path reports it
                     self._box_received(item[3].to_dict())
                     continue
@@ -202,8 +207,8 @@ cdef class AmpCore(StreamCore):
                     continue
                 if ask is not None and type(result) is dict:
                     try:
-                        native = command._native_answer
-                        encoded = None if native is None else native.encode(result, ask)
+                        encode = hot[2]
+                        encoded = None if encode is None else encode(result, ask)
                         if encoded is None:
                             encoded = command._encode_answer(result, ask)
                         out.append(encoded)

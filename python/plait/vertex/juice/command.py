@@ -99,6 +99,10 @@ class Command:
     #: wire bytes of an ask (or answer) box, or None for the Python path.
     _native_ask: ClassVar[ArgumentSchema | None]
     _native_answer: ClassVar[ArgumentSchema | None]
+    #: What AMP's compiled hot path reads, in one lookup: (plain asked call, native ask
+    #: encoder, native answer encoder, argument decoder, response decoder, whether the
+    #: argument and response decoders read RawBox).
+    _amp_hot: ClassVar[tuple[Any, ...]]
     decode_arguments: ClassVar[Decoder]
     decode_response: ClassVar[Decoder]
 
@@ -138,6 +142,16 @@ class Command:
             cls.response_schema.decode
             if cls._native_answer is None
             else cls._native_answer.decode
+        )
+        ask, answer = cls._native_ask, cls._native_answer
+        cls._amp_hot = (
+            bool(cls.requires_answer and not cls.switches_tls),
+            None if ask is None else ask.encode,
+            None if answer is None else answer.encode,
+            cls.decode_arguments,
+            cls.decode_response,
+            ask is not None,
+            answer is not None,
         )
 
         errors: dict[type[BaseException], bytes] = {}

@@ -178,7 +178,7 @@ class AMP(AmpCore, StreamProtocol):
         parts = []
         close = False
         for box in boxes:
-            if type(box) is bytes:  # encoded natively, so within AMP's limits
+            if isinstance(box, bytes):  # encoded natively, so within AMP's limits
                 parts.append(box)
                 continue
             try:
