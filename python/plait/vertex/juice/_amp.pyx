@@ -6,6 +6,9 @@ A round trip runs ``call_remote`` and ``_flush_outbox`` on one side, ``stream_re
 again to resolve the caller's future: those are here, with the state they touch as C
 fields.  Everything else (errors, StartTLS, async responders, the slow paths) stays in
 Python, in ``protocol.py``.
+
+Boxes arrive from ``BoxDecoder.feed_raw`` as ``(_answer, _command, _ask, RawBox)``; the
+outbox holds wire bytes from the native codecs, or dicts from the Python paths.
 """
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.object cimport PyObject_Call
