@@ -62,8 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_plugin(args: argparse.Namespace) -> int:
     from plait.axiom.store import Store
 
+    plugin = args.plugin
+    command = getattr(plugin, "run", plugin)  # an object with run(), or a plain callable
     with Store(_store_dir(args)) as store:
-        result: Any = args.plugin.run(store, args)
+        result: Any = command(store, args)
     return int(result or 0)
 
 
