@@ -444,6 +444,8 @@ def test_anonymous_gets_the_site_store_powerups(store: Store, login_system: Logi
     assert login_system.request_avatar(ANONYMOUS, None, IGreeter)[1] is greeter
     with pytest.raises(AvatarNotFound, match="anonymous"):
         login_system.request_avatar(ANONYMOUS, None, INothing)
+    with pytest.raises(AvatarNotFound):  # never the whole site store
+        login_system.request_avatar(ANONYMOUS, None, Store)
 
 
 async def test_portal_for(loop_kind: str, store: Store) -> None:

@@ -27,6 +27,7 @@ so a refusal says nothing about which accounts exist.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import re
@@ -553,8 +554,10 @@ class LoginSystem(Item):
             raise UnauthorizedLogin(_checkers.BAD_LOGIN)
         if account.disabled:
             raise DisabledAccount("this account is disabled")
-        if hasher.check_needs_rehash(encoded) and account.password_hash == encoded:
-            account.password_hash = hasher.hash(credentials.password)
+        if hasher.check_needs_rehash(encoded):  # made with an older cost: hash it anew
+            rehashed = await asyncio.to_thread(hasher.hash, credentials.password)
+            if account.password_hash == encoded:  # unless it changed meanwhile
+                account.password_hash = rehashed
         return found[0]
 
     async def _check_key(self, credentials: SSHPublicKey) -> str:
@@ -588,9 +591,10 @@ class LoginSystem(Item):
 
         A generic interface (``Store``, ``object``, ``Any``) yields the substore itself;
         any other is the substore's highest-priority powerup for it.  ``ANONYMOUS`` gets
-        the site store's powerups instead.
+        the site store's powerups instead (never the site store itself).
         """
-        if avatar_id == _checkers.ANONYMOUS:
+        anonymous = avatar_id == _checkers.ANONYMOUS
+        if anonymous:
             store, who = self._store(), "anonymous"
         else:
             found = self._login_account(avatar_id) if isinstance(avatar_id, str) else None
@@ -602,6 +606,8 @@ class LoginSystem(Item):
             store, who = account.avatar_store(), address
         for interface in interfaces:
             if any(interface is generic for generic in GENERIC_INTERFACES):
+                if anonymous:
+                    continue
                 return interface, store, _no_logout
             avatar = powerup_for(store, interface)
             if avatar is not None:
