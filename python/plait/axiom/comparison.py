@@ -68,12 +68,14 @@ class Comparison:
 class _Binary(Comparison):
     def __init__(self, column: Column, op: str, value: Any) -> None:
         self.column, self.op, self.value = column, op, value
+        if not isinstance(value, Column):  # converted now, so a bad value fails here
+            self.param = column.to_param(value)
 
     def compile(self, c: Compiler) -> str:
         left = self.column.sql(c)
         if isinstance(self.value, Column):
             return f"{left} {self.op} {self.value.sql(c)}"
-        c.args.append(self.column.to_param(self.value))
+        c.args.append(self.param)
         return f"{left} {self.op} ?"
 
 
@@ -87,12 +89,13 @@ class _Null(Comparison):
 
 class _In(Comparison):
     def __init__(self, column: Column, values: Iterable[Any], negate: bool) -> None:
-        self.column, self.values, self.negate = column, list(values), negate
+        self.column, self.negate = column, negate
+        self.values = [column.to_param(v) for v in values]
 
     def compile(self, c: Compiler) -> str:
         if not self.values:
             return "1" if self.negate else "0"
-        c.args.extend(self.column.to_param(v) for v in self.values)
+        c.args.extend(self.values)
         marks = ", ".join("?" * len(self.values))
         return f"{self.column.sql(c)} {'NOT ' if self.negate else ''}IN ({marks})"
 

@@ -98,9 +98,6 @@ class _Query:
     def _count_columns(self, c: Compiler) -> str:
         return ", ".join(f"{c.alias(s)}.oid" for s in self.sources)
 
-    def __len__(self) -> int:
-        return self.count()
-
 
 class ItemQuery(_Query, Generic[I]):
     """Items of one class (or Placeholder) matching a comparison."""

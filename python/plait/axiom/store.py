@@ -9,6 +9,7 @@ costs.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from . import _schema
+from . import upgrade as _upgrade
 from .attributes import Attribute, WhenDeleted
 from .comparison import AND, Comparison
 from .errors import (
@@ -93,7 +95,7 @@ class Store:
         """A path under ``files_dir`` for a file kept with the store (parents created)."""
         if not segments:
             raise ValueError("new_file_path() needs at least one path segment")
-        p = self.files_dir.joinpath(*segments)
+        p = Path(os.path.normpath(self.files_dir.joinpath(*segments)))
         if self.files_dir not in p.parents:
             raise ValueError(f"{'/'.join(segments)!r} leaves the store's files directory")
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +210,7 @@ class Store:
             if newer:
                 raise SchemaTooNew(f"{self}: {key[0]!r} is stored at version {max(newer)}, "
                                    f"newer than this code's version {key[1]}")
+            _upgrade.check_upgrade_path(self, cls)  # before anything is written
         tid = self._stored_types.get(key)
         if tid is None:
             tid = self._atomically(lambda: _schema.create_type(self.connection, cls))
@@ -224,6 +227,8 @@ class Store:
                     "schema needs a new schema_version and an upgrader")
         self._type_ids[cls] = tid
         self._classes[tid] = cls
+        if not cls.__legacy__:
+            _upgrade.upgrade_type(self, cls)  # rows still at older versions, if any
         return tid
 
     def _class_for_type_id(self, tid: int) -> type[Item]:
@@ -279,6 +284,8 @@ class Store:
             "SELECT type_id FROM axiom_objects WHERE oid = ?", (store_id,)).fetchone()
         if row is not None:
             cls = self._class_for_type_id(row[0])
+            if cls.__legacy__:
+                cls = _upgrade.upgraded_class(self, cls, store_id)
             loader = self._loader(cls)
             names = ", ".join(f'"{a.column_name}"' for a in cls.__persistent__)
             rows = self.connection.execute(
