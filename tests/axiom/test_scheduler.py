@@ -369,3 +369,15 @@ def test_a_runnable_returning_a_past_time_runs_once_per_pass() -> None:
     assert sched.run_due(at(100)) == 1
     assert sched.run_due(at(100)) == 1
     assert job.runs == 2
+
+
+def test_async_run_without_a_loop_is_logged_and_dropped(
+        caplog: pytest.LogCaptureFixture) -> None:
+    s = Store()
+    sched = scheduler_for(s)
+    job = AsyncJob(store=s, again=True)
+    sched.schedule(job, at(0))
+    with caplog.at_level(logging.ERROR, logger="plait.axiom.scheduler"):
+        assert sched.run_due(at(1)) == 1
+    assert "no event loop" in caplog.text
+    assert sched.scheduled_times(job) == []

@@ -25,6 +25,11 @@ the event is removed, ``run()`` is called, and if it returns a ``Time`` the runn
 scheduled again at that time.  If ``run()`` raises, its changes are rolled back, the
 error is logged with the event, and the event is dropped.
 
+In a substore (a child opened through a :class:`~plait.axiom.substore.SubStore`), the
+parent store keeps one event per child, at the child's earliest time, whose run() runs the
+child's due events: the site's StoreService runs every user's schedule without keeping
+their stores open.
+
 Time comes from a clock (``Callable[[], Time]``, default ``Time``), so tests can inject
 one and call :meth:`Scheduler.wake` after moving it instead of waiting.
 """
@@ -314,7 +319,17 @@ class Scheduler(Item):
         async def wait() -> Any:
             return await awaitable
 
-        loop = runtime.loop if runtime is not None else asyncio.get_event_loop()
+        if runtime is not None:
+            loop = runtime.loop
+        else:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                if inspect.iscoroutine(awaitable):
+                    awaitable.close()
+                log.error("scheduled run of %r (due %r) is async but no event loop runs; "
+                          "event dropped", runnable, when)
+                return
         task = loop.create_task(wait())
         if runtime is not None:
             runtime.tasks.add(task)
