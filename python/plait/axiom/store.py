@@ -36,6 +36,11 @@ from .item import Item, current_versions, item_class, registered_classes
 if TYPE_CHECKING:
     from .query import ItemQuery, MultipleItemQuery
 
+try:  # the compiled materialisation loop (built by setup.py); same algorithm as below
+    from ._load import Loader as _CLoader
+except ImportError:  # pragma: no cover - a source checkout before the build
+    _CLoader = None  # type: ignore[assignment,misc]
+
 __all__ = ["Store"]
 
 T = TypeVar("T")
@@ -519,6 +524,15 @@ def _make_loader(store: Store, cls: type[Item]) -> Loader:
                   if type(a).converts_on_load()]
     activate = cls.activate if cls.activate is not Item.activate else None
     imap = store._imap
+    if _CLoader is not None:
+        c_loader = _CLoader(store, cls, names, template, converters, activate, imap)
+
+        def load_c(rows: list[Any]) -> list[Any]:
+            out: list[Any] = c_loader(rows)
+            store._sweep_identity_map()
+            return out
+
+        return load_c
     new = object.__new__
     ref = weakref.ref
 

@@ -1,0 +1,9 @@
+cdef class Loader:
+    cdef object cls
+    cdef object store
+    cdef tuple names
+    cdef dict template
+    cdef list converters
+    cdef object activate
+    cdef dict imap
+    cdef object new
