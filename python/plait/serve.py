@@ -1,8 +1,8 @@
 """`plait serve`: the application server, and the client side of its control endpoint.
 
-At this stage the server runs the control endpoint (AMP over a UNIX socket in the data
-directory) and every service installed through the ``plait.services`` entry points, each on its
-default endpoint unless ``--listen NAME=ENDPOINT`` says otherwise.
+The server runs the control endpoint (AMP over a UNIX socket in the data directory) and the
+site store ``DATA/site.axiom``: every service item in it and its scheduler (see
+:mod:`plait.site`). ``--listen NAME=ENDPOINT`` moves a service, saved in the store.
 """
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from plait.axiom.service import StoreService
+from plait.axiom.store import Store
 from plait.control import Status, Stop, control_socket_path
 from plait.core.endpoints import client_endpoint
 from plait.core.plugins import service_makers
 from plait.core.service import MultiService, Service, StreamServerService, run_until_signalled
 from plait.epsilon.version import version
+from plait.site import SiteError, install_defaults, move_services, open_site, site_store_path
 from plait.vertex.juice import AMP, ConnectionLost
 
 DEFAULT_DATA_DIR = Path("plait-data")
@@ -47,7 +50,7 @@ class ControlProtocol(AMP):
             "data_dir": str(self._data_dir),
             "services": [
                 {"name": service.name, "endpoints": service.endpoints()}
-                for service in self._root.services
+                for service in leaf_services(self._root)
             ],
         }
 
@@ -69,17 +72,19 @@ def parse_listen_overrides(items: list[str]) -> dict[str, str]:
     return overrides
 
 
-def build_site(
-    data_dir: Path, overrides: Mapping[str, str], request_stop: Callable[[], None]
-) -> MultiService:
-    """The service tree: the control endpoint first, then every installed service."""
-    makers = service_makers()
-    unknown = sorted(set(overrides) - set(makers))
-    if unknown:
-        raise ServeError(
-            f"--listen names unknown service(s) {', '.join(unknown)}; "
-            f"installed: {', '.join(sorted(makers)) or 'none'}"
-        )
+def leaf_services(root: MultiService) -> list[Service]:
+    """The services to show: the store's items, not the StoreService holding them."""
+    leaves: list[Service] = []
+    for service in root.services:
+        if isinstance(service, MultiService):
+            leaves.extend(leaf_services(service))
+        else:
+            leaves.append(service)
+    return leaves
+
+
+def build_site(data_dir: Path, store: Store, request_stop: Callable[[], None]) -> MultiService:
+    """The service tree: the control endpoint first, then the site store's services."""
     root = MultiService("plait")
     socket_path = control_socket_path(data_dir)
     root.add_service(
@@ -90,10 +95,7 @@ def build_site(
             grace=1.0,
         )
     )
-    for name, maker in sorted(makers.items()):
-        service = maker.make_service(overrides.get(name, maker.default_endpoint), data_dir)
-        service.name = name
-        root.add_service(service)
+    root.add_service(StoreService(store, name="site"))
     return root
 
 
@@ -136,9 +138,10 @@ async def _prepare_data_dir(data_dir: Path) -> None:
 def banner(root: MultiService, data_dir: Path) -> str:
     """The start-up text: what is served and how to reach it."""
     lines = [f"plait {version.short()} serving from {data_dir} (pid {os.getpid()})"]
-    for service in root.services:
-        for endpoint in service.endpoints():
-            lines.append(f"  {service.name:<10} {endpoint}")
+    for service in leaf_services(root):
+        lines.append(f"  {service.name:<10} {', '.join(service.endpoints()) or '-'}")
+    lines.append(f"  `axiomatic -d {site_store_path(data_dir)} userbase create USER@DOMAIN` "
+                 "adds a user")
     lines.append(f"  `plait status --data {data_dir}` lists services; "
                  f"`plait stop --data {data_dir}` stops the server")
     return "\n".join(lines)
@@ -148,17 +151,30 @@ async def serve(data_dir: Path, overrides: Mapping[str, str], out: TextIO = sys.
     """Run the server until SIGINT, SIGTERM or a control Stop, then stop gracefully."""
     data_dir = data_dir.absolute()
     await _prepare_data_dir(data_dir)
-    stop_requested = asyncio.Event()
-    root = build_site(data_dir, overrides, stop_requested.set)
-
-    def ready() -> None:
-        print(banner(root, data_dir), file=out, flush=True)
-
     try:
-        await run_until_signalled(root, grace=STOP_GRACE, ready=ready, stop_event=stop_requested)
-    except OSError as exc:
-        raise ServeError(f"cannot start: {exc.strerror or exc}") from None
+        store = open_site(data_dir)
+    except SiteError as exc:
+        raise ServeError(str(exc)) from None
+    try:
+        try:
+            install_defaults(store, service_makers())
+            move_services(store, overrides)
+        except SiteError as exc:
+            raise ServeError(str(exc)) from None
+        stop_requested = asyncio.Event()
+        root = build_site(data_dir, store, stop_requested.set)
+
+        def ready() -> None:
+            print(banner(root, data_dir), file=out, flush=True)
+
+        try:
+            await run_until_signalled(root, grace=STOP_GRACE, ready=ready,
+                                      stop_event=stop_requested)
+        except (OSError, ValueError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ServeError(f"cannot start: {detail}") from None
     finally:
+        store.close()
         with contextlib.suppress(FileNotFoundError):
             control_socket_path(data_dir).unlink()
     print("plait stopped", file=out, flush=True)

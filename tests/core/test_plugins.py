@@ -13,21 +13,16 @@ from plait.core.plugins import (
     axiomatic_commands,
     service_makers,
 )
-from plait.core.service import Service, StreamServerService
 
 MODULE = textwrap.dedent(
     """
-    from pathlib import Path
-    from plait.core.service import StreamServerService
-    from plait.core.transport import StreamProtocol
-
     class GopherMaker:
         name = "gopher"
         description = "a test gopher"
         default_endpoint = "tcp:7070:interface=127.0.0.1"
 
-        def make_service(self, endpoint, data_dir):
-            return StreamServerService(self.name, endpoint, StreamProtocol)
+        def install(self, store, endpoint):
+            store.installed[self.name] = endpoint
 
     finger_maker = GopherMaker()
     finger_maker.name = "finger"
@@ -35,10 +30,17 @@ MODULE = textwrap.dedent(
     class NotAMaker:
         pass
 
-    def list_users(argv):
-        return 0
+    def list_users(store, args):
+        return len(store.installed)
     """
 )
+
+
+class FakeStore:
+    """Stands in for the site store: records what a maker installs."""
+
+    def __init__(self) -> None:
+        self.installed: dict[str, str] = {}
 
 
 def install_dist(root: Path, entry_points: str, module: str = "plait_test_plugin") -> None:
@@ -72,15 +74,16 @@ def test_service_makers_found(plugin_path: Path) -> None:
     gopher = makers["gopher"]  # a class in the entry point: instantiated
     assert isinstance(gopher, ServiceMaker)
     assert gopher.default_endpoint == "tcp:7070:interface=127.0.0.1"
-    service = gopher.make_service("tcp:0:interface=127.0.0.1", plugin_path)
-    assert isinstance(service, StreamServerService) and isinstance(service, Service)
+    site = FakeStore()
+    gopher.install(site, gopher.default_endpoint)
+    assert site.installed == {"gopher": "tcp:7070:interface=127.0.0.1"}
     assert makers["finger"].name == "finger"  # an instance: used as is
 
 
 def test_axiomatic_commands_found(plugin_path: Path) -> None:
     commands = axiomatic_commands()
     assert callable(commands["list-users"])
-    assert commands["list-users"]([]) == 0  # type: ignore[operator]
+    assert commands["list-users"](FakeStore(), None) == 0  # type: ignore[operator]
 
 
 def test_broken_plugins_are_skipped_or_raised(

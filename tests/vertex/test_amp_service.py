@@ -6,9 +6,11 @@ import json
 import sys
 from pathlib import Path
 
+from plait.axiom.service import StoreService, StringEndpointPort
+from plait.axiom.store import Store
 from plait.epsilon.extime import Time
 from plait.epsilon.version import version
-from plait.vertex.amp_service import AmpServiceMaker, Echo, Ping, Version
+from plait.vertex.amp_service import AmpHub, AmpServiceMaker, Echo, Ping, Version
 from plait.vertex.juice import connect
 
 TWISTED_CLIENT = r"""
@@ -49,8 +51,24 @@ reactor.run()
 """
 
 
+def hub_service(store_dir: Path) -> StoreService:
+    """The hub as `plait serve` runs it: items installed in a store, run by its service."""
+    store = Store(store_dir)
+    AmpServiceMaker().install(store, "tcp:0:interface=127.0.0.1")
+    return StoreService(store, scheduler=False)
+
+
+def test_install_creates_a_named_port_serving_the_hub(tmp_path: Path) -> None:
+    with Store(tmp_path / "s") as store:
+        AmpServiceMaker().install(store, "tcp:0:interface=127.0.0.1")
+    with Store(tmp_path / "s") as store:  # it persists
+        [port] = [p for p in store.query(StringEndpointPort)]
+        assert port.name == "amp" and port.description == "tcp:0:interface=127.0.0.1"
+        assert isinstance(port.factory, AmpHub)
+
+
 async def test_plait_client(loop_kind: str, tmp_path: Path) -> None:
-    service = AmpServiceMaker().make_service("tcp:0:interface=127.0.0.1", tmp_path)
+    service = hub_service(tmp_path / "s")
     await service.start()
     try:
         [endpoint] = service.endpoints()
@@ -65,10 +83,11 @@ async def test_plait_client(loop_kind: str, tmp_path: Path) -> None:
             proto.close()
     finally:
         await service.stop()
+        service.store.close()
 
 
 async def test_twisted_client(loop_kind: str, tmp_path: Path) -> None:
-    service = AmpServiceMaker().make_service("tcp:0:interface=127.0.0.1", tmp_path)
+    service = hub_service(tmp_path / "s")
     await service.start()
     try:
         port = service.endpoints()[0].rsplit(":", 1)[1]
@@ -83,3 +102,4 @@ async def test_twisted_client(loop_kind: str, tmp_path: Path) -> None:
         Time.from_iso8601_time_and_date(answer["time"])
     finally:
         await service.stop()
+        service.store.close()

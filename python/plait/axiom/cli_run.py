@@ -78,8 +78,9 @@ def open_store(store_dir: Path, *, create: bool = False) -> Any:
         return Store(store_dir)
     except StoreLocked:
         running = read_status(store_dir)
-        who = f" by `axiomatic start` (pid {running['pid']})" if running else ""
-        raise RunError(f"the store {store_dir} is in use{who}") from None
+        who = (f"`axiomatic start` (pid {running['pid']})" if running
+               else "another process (a running `plait serve`?)")
+        raise RunError(f"the store {store_dir} is in use by {who}; stop it first") from None
 
 
 def start(store_dir: Path, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

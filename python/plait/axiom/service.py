@@ -23,6 +23,7 @@ holds them while they run.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from plait.axiom.attributes import inmemory, integer, reference, text
@@ -57,6 +58,10 @@ class IProtocolFactory(Protocol):
 
 
 def _item_name(item: Any) -> str:
+    """The item's own ``name`` if it has one (``plait status`` shows it), else type#id."""
+    name = getattr(item, "name", None)
+    if isinstance(name, str) and name:
+        return name
     store_id = getattr(item, "store_id", None)
     return f"{getattr(type(item), 'type_name', type(item).__name__)}#{store_id}"
 
@@ -152,9 +157,8 @@ class _PortBase:
 
     factory: Any
     listener: Any
-
-    def description_for_listen(self) -> str:
-        raise NotImplementedError
+    #: The server endpoint description to listen on; each port item defines it.
+    description_for_listen: Callable[[], str]
 
     def _factory_callable(self) -> Any:
         factory = self.factory
@@ -197,6 +201,7 @@ class TCPPort(_PortBase, Item):
 
     powerup_interfaces = [IService]
 
+    name = text(allow_none=True, default=None, doc="what `plait status` calls this service")
     port_number = integer(default=0, allow_none=False, doc="the TCP port (0: any free one)")
     interface = text(default="", allow_none=False, doc="the address to bind ('' = all)")
     factory = reference(doc="an item whose build_protocol() makes each connection's protocol")
@@ -220,6 +225,7 @@ class StringEndpointPort(_PortBase, Item):
 
     powerup_interfaces = [IService]
 
+    name = text(allow_none=True, default=None, doc="what `plait status` calls this service")
     description = text(allow_none=False, doc="a plait.core.endpoints server description")
     factory = reference(doc="an item whose build_protocol() makes each connection's protocol")
     listener = inmemory()

@@ -3,17 +3,17 @@
 Why entry points: a separately installed distribution (say ``plait-gopher``) adds a
 service or a store command just by declaring it in its metadata, with no registry to
 edit.  Group ``plait.services`` holds :class:`ServiceMaker` objects (or classes to
-instantiate); group ``plait.axiomatic`` holds store commands.
+instantiate), which install their service's items into the site store; group
+``plait.axiomatic`` holds store commands: objects with ``run(store, args)`` (and optionally
+``description`` and ``add_arguments(parser)``), or plain callables ``fn(store, args)``.
 """
 from __future__ import annotations
 
 import logging
 from importlib import metadata
-from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from plait.core.errors import PluginError
-from plait.core.service import Service
 
 __all__ = [
     "AXIOMATIC_GROUP",
@@ -32,13 +32,18 @@ log = logging.getLogger(__name__)
 
 @runtime_checkable
 class ServiceMaker(Protocol):
-    """Makes the service ``plait serve`` runs for one plugin."""
+    """Installs one plugin's service into the site store that ``plait serve`` runs.
+
+    ``install`` runs once per site (on the first start after the plugin appears): it creates
+    the items that serve (typically a port item powering the store up for ``IService``,
+    listening on ``endpoint``); from then on the store, not the plugin, says what runs.
+    """
 
     name: str
     description: str
     default_endpoint: str
 
-    def make_service(self, endpoint: str, data_dir: Path) -> Service: ...
+    def install(self, store: Any, endpoint: str) -> None: ...
 
 
 def _entry_points(group: str) -> list[metadata.EntryPoint]:
@@ -73,7 +78,7 @@ def _load(group: str, strict: bool, instantiate: bool) -> dict[str, object]:
 def service_makers(*, strict: bool = False) -> dict[str, ServiceMaker]:
     """Every installed ``plait.services`` maker, by entry point name.
 
-    A plugin that fails to load (or lacks ``make_service``/``default_endpoint``) is
+    A plugin that fails to load (or lacks ``install``/``default_endpoint``) is
     logged and skipped, so one broken plugin does not stop the server; ``strict=True``
     raises :class:`PluginError` instead.
     """
@@ -82,7 +87,7 @@ def service_makers(*, strict: bool = False) -> dict[str, ServiceMaker]:
         if not isinstance(obj, ServiceMaker):
             problem = (
                 f"{SERVICES_GROUP} entry point {name!r}: {obj!r} is not a ServiceMaker "
-                "(needs name, description, default_endpoint and make_service)"
+                "(needs name, description, default_endpoint and install)"
             )
             if strict:
                 raise PluginError(problem)

@@ -5,10 +5,12 @@ Twisted's) check that the server is alive and which version it runs.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from plait.core.service import Service, StreamServerService
+from plait.axiom.dependency import install_on
+from plait.axiom.item import Item
+from plait.axiom.service import StringEndpointPort
+from plait.axiom.store import Store
 from plait.epsilon.extime import Time
 from plait.epsilon.version import version
 from plait.vertex.juice import AMP, Command, String, Unicode
@@ -56,6 +58,16 @@ class HubProtocol(AMP):
         return {"version": version.short()}
 
 
+class AmpHub(Item):
+    """The hub's protocol factory, kept in the site store for a port item to use."""
+
+    type_name = "plait_amp_hub"
+    schema_version = 1
+
+    def build_protocol(self) -> HubProtocol:
+        return HubProtocol()
+
+
 class AmpServiceMaker:
     """The ``amp`` entry in the ``plait.services`` plugin group."""
 
@@ -63,5 +75,8 @@ class AmpServiceMaker:
     description = "AMP on TCP: Ping, Echo and Version commands"
     default_endpoint = DEFAULT_AMP_ENDPOINT
 
-    def make_service(self, endpoint: str, data_dir: Path) -> Service:
-        return StreamServerService(self.name, endpoint, HubProtocol)
+    def install(self, store: Store, endpoint: str) -> None:
+        """A port item named ``amp`` serving the hub, started with the store."""
+        port = StringEndpointPort(store=store, name=self.name, description=endpoint,
+                                  factory=AmpHub(store=store))
+        install_on(port, store)
