@@ -8,6 +8,7 @@ query is always exactly one statement.
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -48,11 +49,12 @@ class Compiler:
                          for alias, src in self.sources)
 
 
-class Comparison:
+class Comparison(ABC):
     """A SQL condition; combine with ``AND`` / ``OR`` and pass to ``store.query``."""
 
+    @abstractmethod
     def compile(self, c: Compiler) -> str:
-        raise NotImplementedError
+        """The SQL text of this condition, its parameters added to ``c``."""
 
     def __bool__(self) -> bool:
         raise TypeError("a comparison has no truth value: pass it to store.query(), "
