@@ -87,6 +87,7 @@ def insert_user(system: LoginSystem, source: Path) -> LoginAccount:
     store = system.store
     assert store is not None
     first, *others = manifest["methods"]
+    copied: list[Path] = []
 
     def insert() -> LoginAccount:
         account = system.add_account(
@@ -103,6 +104,7 @@ def insert_user(system: LoginSystem, source: Path) -> LoginAccount:
         target = Path(substore.store_path)
         substore.close()
         shutil.rmtree(target)
+        copied.append(target)
         shutil.copytree(source / AVATARS, target)
         user_store = substore.open()
 
@@ -113,7 +115,12 @@ def insert_user(system: LoginSystem, source: Path) -> LoginAccount:
         user_store.transact(relink)
         return account
 
-    return store.transact(insert)
+    try:
+        return store.transact(insert)
+    except BaseException:
+        for target in copied:  # the rolled-back account must leave no files behind
+            shutil.rmtree(target, ignore_errors=True)
+        raise
 
 
 def _write_private(path: Path, text: str) -> None:
