@@ -146,3 +146,15 @@ def test_reference_reftype_is_checked() -> None:
     with pytest.raises(TypeError, match="Pointer.to: expected Base, got Hooked"):
         Pointer(to=Hooked())
     Pointer(to=Derived())
+
+
+def test_legacy_declarations_outlive_their_callers() -> None:
+    import gc
+
+    from plait.axiom.attributes import text
+    from plait.axiom.item import declare_legacy_item, item_class
+
+    declare_legacy_item("test_item_unkept_legacy", 1, {"name": text()})  # result dropped
+    gc.collect()
+    found = item_class("test_item_unkept_legacy", 1)
+    assert found is not None and found.__legacy__

@@ -25,6 +25,11 @@ _registry: weakref.WeakValueDictionary[tuple[str, int], type[Item]] = (
     weakref.WeakValueDictionary())
 
 
+#: Legacy declarations are usually made for their effect and not kept by the caller; hold them
+#: here so the (weak) registry still finds them when old rows are loaded.
+_declared_legacy: dict[tuple[str, int], type[Item]] = {}
+
+
 def table_name(type_name: str, version: int) -> str:
     """The SQL table of one ``(type_name, version)``: ``item_<type_name>_v<version>``."""
     return f"item_{re.sub(r'[^0-9A-Za-z_]', '_', type_name)}_v{version}"
@@ -195,4 +200,6 @@ def declare_legacy_item(type_name: str, schema_version: int,
     ns["schema_version"] = schema_version
     ns["__module__"] = __name__
     name = f"Legacy_{re.sub(r'[^0-9A-Za-z_]', '_', type_name)}_v{schema_version}"
-    return type(name, (Item,), ns, legacy=True)
+    legacy = type(name, (Item,), ns, legacy=True)
+    _declared_legacy[(type_name, schema_version)] = legacy  # a declaration nobody keeps stays
+    return legacy
