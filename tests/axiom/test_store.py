@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from plait.axiom.attributes import CASCADE, DISALLOW, NULLIFY, integer, reference, text
+from plait.axiom.attributes import (
+    CASCADE,
+    DISALLOW,
+    NULLIFY,
+    boolean,
+    integer,
+    reference,
+    text,
+    textlist,
+)
 from plait.axiom.errors import (
     DeletionDisallowed,
     DuplicateUniqueItem,
@@ -74,6 +83,39 @@ def test_identity_map_sweeps_dead_entries() -> None:
     gc.collect()
     list(s.query(Thing, limit=1))
     assert len(s._imap) <= 10_001
+
+
+class Flagged(Item):
+    type_name = "core_store_flagged"
+    flag = boolean()
+    tags = textlist()
+
+    def activate(self) -> None:
+        if self.tags == ["boom"]:
+            raise RuntimeError("activate failed")
+
+
+def test_loading_pauses_the_gc_and_restores_it() -> None:
+    s = Store()
+    s.batch_insert(Flagged, [Flagged.flag, Flagged.tags], [(True, ["a"]), (False, None)])
+    gc.collect()
+    assert gc.isenabled()
+    items = list(s.query(Flagged, sort=Flagged.store_id.ascending))
+    assert [(i.flag, i.tags) for i in items] == [(True, ["a"]), (False, None)]
+    assert type(items[0].flag) is bool and gc.isenabled()
+    assert s.connection.execute('SELECT "flag" FROM ' + Flagged.__table_name__).fetchone()[0] == 1
+    Flagged(store=s, flag=None, tags=["ok"]).tags = ["boom"]
+    del items
+    gc.collect()
+    with pytest.raises(RuntimeError, match="activate failed"):
+        list(s.query(Flagged))
+    assert gc.isenabled()  # restored on error
+    gc.disable()
+    try:
+        assert len(list(s.query(Flagged, Flagged.flag != None))) == 2
+        assert not gc.isenabled()  # a caller's disabled GC stays disabled
+    finally:
+        gc.enable()
 
 
 def test_get_item_by_id_missing() -> None:

@@ -14,6 +14,8 @@ from .attributes import Attribute, _decimal, reference
 from .comparison import AND, OR, Column, Comparison, Compiler, SortKey, table_of
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from .item import Item
     from .store import Store
 
@@ -107,13 +109,14 @@ class ItemQuery(_Query, Generic[I]):
         super().__init__(store, (source,), comparison, sort, limit, offset)
         self.source = source
 
-    def _rows(self) -> list[Any]:
+    def _cursor(self) -> sqlite3.Cursor:
         sql, args = self._select(lambda c: self._item_columns(c, self.source))
-        return self.store.connection.execute(sql, args).fetchall()
+        return self.store.connection.execute(sql, args)
 
     def __iter__(self) -> Iterator[I]:
         loader = self.store._loader(table_of(self.source))
-        return iter(loader(self._rows()))
+        # the cursor, not its rows: the loader fetches them with the cyclic GC paused
+        return iter(loader(self._cursor()))
 
     def get_column(self, attribute: Column) -> AttributeQuery:
         """The values of one attribute of the matching items (and aggregates of them)."""

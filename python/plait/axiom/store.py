@@ -47,7 +47,7 @@ T = TypeVar("T")
 I = TypeVar("I", bound=Item)
 _MISSING: Any = object()
 _SET, _CREATED, _DELETED = 0, 1, 2
-Loader = Callable[[list[Any]], list[Any]]
+Loader = Callable[[Iterable[Any]], list[Any]]  # rows, or a cursor to fetch them from
 
 
 class Store:
@@ -527,20 +527,21 @@ def _make_loader(store: Store, cls: type[Item]) -> Loader:
     if _CLoader is not None:
         c_loader = _CLoader(store, cls, names, template, converters, activate, imap)
 
-        def load_c(rows: list[Any]) -> list[Any]:
+        def load_c(rows: Iterable[Any]) -> list[Any]:
+            store._sweep_identity_map()  # before: the items about to load are all live
             out: list[Any] = c_loader(rows)
-            store._sweep_identity_map()
             return out
 
         return load_c
     new = object.__new__
     ref = weakref.ref
 
-    def load(rows: list[Any]) -> list[Any]:
+    def load(rows: Iterable[Any]) -> list[Any]:
+        store._sweep_identity_map()
         out: list[Any] = []
         append = out.append
         get = imap.get
-        for row in rows:
+        for row in rows if isinstance(rows, list) else list(rows):  # all fetched first
             w = get(row[0])
             if w is not None:
                 item = w()
@@ -557,7 +558,6 @@ def _make_loader(store: Store, cls: type[Item]) -> Loader:
             if activate is not None:
                 activate(item)
             append(item)
-        store._sweep_identity_map()
         return out
 
     return load
