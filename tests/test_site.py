@@ -80,3 +80,33 @@ def test_bad_listen_endpoint_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("plait serve: --listen amp=tcp:notaport:")
     assert result.stderr.count("\n") == 1
+
+
+def test_axiomatic_start_status_stop_on_a_site(tmp_path: Path) -> None:
+    """`axiomatic start` runs a site's services with no plait code imported beforehand: the
+    store imports the module recorded for each stored type."""
+    site = tmp_path / "site.axiom"
+    with Store(site) as store:
+        install_defaults(store, {"amp": AmpServiceMaker()})
+        move_services(store, {"amp": "tcp:0:interface=127.0.0.1"})
+    proc = subprocess.Popen([sys.executable, "-m", "plait.axiom.cli", "-d", str(site), "start"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith(f"axiomatic: serving {site}"), (first, proc.stderr.read())
+        amp_line = proc.stdout.readline()
+        assert re.match(r"\s+amp\s+tcp:127\.0\.0\.1:\d+", amp_line), amp_line
+        status = axiomatic(site, "status")
+        assert status.stdout.startswith(f"{site}: running (pid {proc.pid})")
+        assert amp_line.split()[1] in status.stdout
+        busy = axiomatic(site, "userbase", "list")
+        assert "in use by `axiomatic start`" in busy.stderr
+        stopped = axiomatic(site, "stop")
+        assert stopped.returncode == 0 and stopped.stdout.strip() == f"stopped (pid {proc.pid})"
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert axiomatic(site, "status").stdout.strip() == f"{site}: not running"

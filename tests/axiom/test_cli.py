@@ -148,3 +148,11 @@ def test_plugin_command(tmp_path: Path) -> None:
                             check=False)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) >= 1
+
+
+def test_browse_binds_the_store(tmp_path: Path) -> None:
+    site = tmp_path / "site.axiom"
+    ok(axiomatic(site, "userbase", "install"))
+    result = axiomatic(site, "browse", stdin="print('BROWSE', store.path, Store is not None)\n")
+    assert result.returncode == 0, result.stderr
+    assert f"BROWSE {site} True" in result.stdout

@@ -9,6 +9,8 @@ costs.
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
 import sys
@@ -241,11 +243,17 @@ class Store:
         if cls is not None:
             return cls
         row = self.connection.execute(
-            "SELECT type_name, version FROM axiom_types WHERE oid = ?", (tid,)).fetchone()
+            "SELECT type_name, version, module FROM axiom_types WHERE oid = ?", (tid,)).fetchone()
         if row is None:
             raise AxiomError(f"{self}: unknown type id {tid}")
-        name, version = row
+        name, version, module = row
         cls = item_class(name, version)
+        if cls is None and module:
+            # As Divmod did: the module that defined the type when it was stored defines
+            # (or declares the legacy version of) it now; `axiomatic start` relies on this.
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
+            cls = item_class(name, version)
         if cls is None:
             current = current_versions().get(name)
             if current is not None and current < version:
