@@ -7,6 +7,7 @@ cdef class StreamCore:
     cdef public bint _tls_switching
     cdef public bint _in_read
     cdef object _rview
+    cdef object _on_data
     cdef list _chunks
     cdef Py_ssize_t _buffered
     cdef Py_ssize_t _coalesce_limit

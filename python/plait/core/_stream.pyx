@@ -20,6 +20,7 @@ cdef class StreamCore:
         self._loop = None
         self._flush_handle = None
         self._rview = None
+        self._on_data = None
         self._chunks = []
         self._buffered = 0
         self._coalesce_limit = 65536
@@ -34,7 +35,7 @@ cdef class StreamCore:
     def buffer_updated(self, Py_ssize_t nbytes):
         self._in_read = True
         try:
-            self.stream_received(self._rview[:nbytes])
+            self._on_data(self._rview[:nbytes])
         finally:
             self._in_read = False
         if self._buffered and not self._tls_switching:
@@ -45,6 +46,7 @@ cdef class StreamCore:
     def _bind(self, transport):
         """Attach to a transport (or a TLS transport replacing it)."""
         self.transport = transport
+        self._on_data = self.stream_received  # looked up once, not per read
         self._coalesce_limit = type(self).write_coalesce_limit
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
@@ -90,10 +92,11 @@ cdef class StreamCore:
 
     cdef _flush_now(self):
         cdef list chunks = self._chunks
-        self._chunks = []
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        del chunks[:]  # the list is reused: no allocation per flush
         self._buffered = 0
         if self.transport is not None:
-            self.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            self.transport.write(data)
 
     def _cancel_flush(self):
         if self._flush_handle is not None:
