@@ -1,0 +1,19 @@
+//! plait-dns: a sans-IO DNS wire codec.
+//!
+//! [`Message::parse`] reads a whole message (header, question, answer, authority and
+//! additional sections, EDNS0 through the OPT record) and [`Message::render`] writes one,
+//! compressing names where RFC 3597 §4 allows it and truncating cleanly to a size limit.
+//! No I/O, no clock, no panics on input: malformed data is a [`FormatError`] with the byte
+//! offset where it went wrong.
+#![warn(missing_docs)]
+
+mod error;
+mod message;
+mod name;
+mod rdata;
+mod wire;
+
+pub use error::{FormatError, RenderError};
+pub use message::{Edns, Header, Message, Question, Record};
+pub use name::{Name, MAX_LABEL_LEN, MAX_NAME_LEN};
+pub use rdata::{rtype, RData};
