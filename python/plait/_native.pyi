@@ -1,11 +1,14 @@
 """Type stubs for ``plait._native``, the Rust extension (``native/pyext``)."""
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Self, final, overload
+from typing import Any, Self, TypeAlias, final, overload
 
 from typing_extensions import Buffer
 
-__all__ = ["ArgumentSchema", "BoxDecoder", "JuiceError", "RawBox", "__version__", "encode_box", "encode_boxes"]
+__all__ = [
+    "ArgumentSchema", "BoxDecoder", "DNSFormatError", "JuiceError", "RawBox", "__version__", "dns_parse", "dns_render",
+    "encode_box", "encode_boxes",
+]
 
 __version__: str
 
@@ -99,3 +102,50 @@ class ArgumentSchema:
         """The wire bytes of one box (head, tag, values), or None for the Python codec."""
     def decode(self, box: Mapping[bytes, bytes] | RawBox) -> dict[str, Any]:
         """The keyword arguments a box carries, as the Python decoder gives them."""
+
+# ---------------------------------------------------------------- DNS wire codec
+
+class DNSFormatError(ValueError):
+    """A malformed DNS message; ``offset`` is the byte offset where it went wrong."""
+
+    offset: int
+
+# Typed RDATA is a tuple of its fields in wire order (names as uncompressed wire bytes,
+# A/AAAA addresses as text, TXT as a tuple of strings, NSEC type lists as tuples of ints);
+# any other type's RDATA is its bytes (RFC 3597).
+_DNSRecord: TypeAlias = tuple[bytes, int, int, int, tuple[Any, ...] | bytes]
+_DNSQuestion: TypeAlias = tuple[bytes, int, int]
+_DNSEdns: TypeAlias = tuple[int, int, int, list[tuple[int, bytes]]]
+
+def dns_parse(
+    data: Buffer,
+) -> tuple[
+    int, int, int, list[_DNSQuestion], list[_DNSRecord], list[_DNSRecord], list[_DNSRecord],
+    _DNSEdns | None,
+]:
+    """Parse a whole DNS message.
+
+    Returns ``(id, flags, rcode, questions, answers, authority, additional, edns)``:
+    ``flags`` is the header's second word without the RCODE bits, ``rcode`` the full
+    12-bit code (extended bits from OPT); questions are ``(name, qtype, qclass)``, records
+    ``(name, type, class, ttl, rdata)``; ``edns`` is ``(udp_size, version, flags, options)``
+    or None; the OPT record is not in ``additional``.  Raises DNSFormatError.
+    """
+
+def dns_render(
+    id: int,
+    flags: int,
+    rcode: int,
+    questions: Iterable[_DNSQuestion],
+    answers: Iterable[_DNSRecord],
+    authority: Iterable[_DNSRecord],
+    additional: Iterable[_DNSRecord],
+    edns: _DNSEdns | None = None,
+    max_size: int | None = None,
+) -> bytes:
+    """Render a DNS message from the shapes ``dns_parse`` returns, compressing names.
+
+    With ``max_size``, whole RRsets are dropped from the end (additional first) and TC is
+    set if an answer or authority RRset had to go.  ``rdata`` given as bytes is written
+    verbatim.  Raises ValueError or TypeError on fields out of range.
+    """

@@ -3,6 +3,7 @@
 //! Only conversions between Python objects and the cores' Rust types live here.
 use pyo3::prelude::*;
 
+mod dns;
 mod juice;
 mod schema;
 
@@ -12,5 +13,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     juice::register(m)?;
     schema::register(m)?;
+    dns::register(m)?;
     Ok(())
 }

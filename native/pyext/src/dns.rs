@@ -1,0 +1,422 @@
+//! DNS wire codec: `DNSFormatError`, `dns_parse`, `dns_render`.
+//!
+//! Messages cross the boundary as plain tuples (see `_native.pyi`): names as uncompressed
+//! wire bytes, typed RDATA as a tuple of its fields, any other RDATA as `bytes`.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use plait_dns::{rtype, Edns, FormatError, Header, Message, Name, Question, RData, Record};
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::BoundObject;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+
+use crate::juice::new_bytes;
+
+pyo3::create_exception!(
+    plait._native,
+    DNSFormatError,
+    PyValueError,
+    "A malformed DNS message; ``offset`` is the byte offset where it went wrong."
+);
+
+/// Registers the DNS names on the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let error_type = py.get_type::<DNSFormatError>();
+    error_type.setattr("offset", 0)?;
+    m.add("DNSFormatError", error_type)?;
+    m.add_function(wrap_pyfunction!(dns_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(dns_render, m)?)?;
+    Ok(())
+}
+
+fn format_error(py: Python<'_>, e: &FormatError) -> PyErr {
+    let err = DNSFormatError::new_err(e.to_string());
+    match err.value(py).setattr("offset", e.offset) {
+        Ok(()) => err,
+        Err(failed) => failed,
+    }
+}
+
+fn name_obj<'py>(py: Python<'py>, name: &Name) -> PyResult<Bound<'py, PyAny>> {
+    new_bytes(py, name.as_wire())
+}
+
+fn tuple<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    Ok(PyTuple::new(py, items)?.into_any())
+}
+
+fn int<'py, T: IntoPyObject<'py>>(py: Python<'py>, v: T) -> PyResult<Bound<'py, PyAny>> {
+    v.into_pyobject(py).map(|o| o.into_any().into_bound()).map_err(Into::into)
+}
+
+fn types_tuple<'py>(py: Python<'py>, types: &[u16]) -> PyResult<Bound<'py, PyAny>> {
+    Ok(PyTuple::new(py, types)?.into_any())
+}
+
+fn rdata_obj<'py>(py: Python<'py>, rdata: &RData) -> PyResult<Bound<'py, PyAny>> {
+    let b = |d: &[u8]| new_bytes(py, d);
+    match rdata {
+        RData::Opaque(d) => b(d),
+        RData::A(a) => tuple(py, vec![PyString::new(py, &a.to_string()).into_any()]),
+        RData::Aaaa(a) => tuple(py, vec![PyString::new(py, &a.to_string()).into_any()]),
+        RData::Name(n) => tuple(py, vec![name_obj(py, n)?]),
+        RData::Soa { mname, rname, serial, refresh, retry, expire, minimum } => tuple(py, vec![
+            name_obj(py, mname)?, name_obj(py, rname)?, int(py, serial)?, int(py, refresh)?,
+            int(py, retry)?, int(py, expire)?, int(py, minimum)?,
+        ]),
+        RData::Mx { preference, exchange } => tuple(py, vec![int(py, preference)?, name_obj(py, exchange)?]),
+        RData::Txt(strings) => {
+            let items = strings.iter().map(|s| b(s)).collect::<PyResult<Vec<_>>>()?;
+            tuple(py, vec![PyTuple::new(py, items)?.into_any()])
+        }
+        RData::Srv { priority, weight, port, target } => tuple(py, vec![
+            int(py, priority)?, int(py, weight)?, int(py, port)?, name_obj(py, target)?,
+        ]),
+        RData::Naptr { order, preference, flags, services, regexp, replacement } => tuple(py, vec![
+            int(py, order)?, int(py, preference)?, b(flags)?, b(services)?, b(regexp)?,
+            name_obj(py, replacement)?,
+        ]),
+        RData::Hinfo { cpu, os } => tuple(py, vec![b(cpu)?, b(os)?]),
+        RData::Rp { mbox, txt } => tuple(py, vec![name_obj(py, mbox)?, name_obj(py, txt)?]),
+        RData::Afsdb { subtype, hostname } => tuple(py, vec![int(py, subtype)?, name_obj(py, hostname)?]),
+        RData::Sshfp { algorithm, fp_type, fingerprint } => {
+            tuple(py, vec![int(py, algorithm)?, int(py, fp_type)?, b(fingerprint)?])
+        }
+        RData::Tlsa { usage, selector, mtype, data } => {
+            tuple(py, vec![int(py, usage)?, int(py, selector)?, int(py, mtype)?, b(data)?])
+        }
+        RData::Caa { flags, tag, value } => tuple(py, vec![int(py, flags)?, b(tag)?, b(value)?]),
+        RData::Ds { key_tag, algorithm, digest_type, digest } => tuple(py, vec![
+            int(py, key_tag)?, int(py, algorithm)?, int(py, digest_type)?, b(digest)?,
+        ]),
+        RData::Dnskey { flags, protocol, algorithm, key } => tuple(py, vec![
+            int(py, flags)?, int(py, protocol)?, int(py, algorithm)?, b(key)?,
+        ]),
+        RData::Rrsig {
+            type_covered, algorithm, labels, original_ttl, expiration, inception, key_tag, signer,
+            signature,
+        } => tuple(py, vec![
+            int(py, type_covered)?, int(py, algorithm)?, int(py, labels)?, int(py, original_ttl)?,
+            int(py, expiration)?, int(py, inception)?, int(py, key_tag)?, name_obj(py, signer)?,
+            b(signature)?,
+        ]),
+        RData::Nsec { next, types } => tuple(py, vec![name_obj(py, next)?, types_tuple(py, types)?]),
+        RData::Nsec3 { algorithm, flags, iterations, salt, next, types } => tuple(py, vec![
+            int(py, algorithm)?, int(py, flags)?, int(py, iterations)?, b(salt)?, b(next)?,
+            types_tuple(py, types)?,
+        ]),
+        RData::Nsec3param { algorithm, flags, iterations, salt } => tuple(py, vec![
+            int(py, algorithm)?, int(py, flags)?, int(py, iterations)?, b(salt)?,
+        ]),
+    }
+}
+
+fn records<'py>(py: Python<'py>, recs: &[Record]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for r in recs {
+        let item = PyTuple::new(py, [
+            name_obj(py, &r.name)?,
+            int(py, r.rtype)?,
+            int(py, r.class)?,
+            int(py, r.ttl)?,
+            rdata_obj(py, &r.rdata)?,
+        ])?;
+        list.append(item)?;
+    }
+    Ok(list)
+}
+
+/// Parses a whole DNS message.
+///
+/// Returns ``(id, flags, rcode, questions, answers, authority, additional, edns)``; see the
+/// stub for the shapes. Raises DNSFormatError.
+#[pyfunction]
+fn dns_parse<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    let parsed = if let Ok(bytes) = data.cast::<PyBytes>() {
+        Message::parse(bytes.as_bytes())
+    } else {
+        let buf = PyBuffer::<u8>::get(data)?;
+        Message::parse(&buf.to_vec(py)?)
+    };
+    let msg = parsed.map_err(|e| format_error(py, &e))?;
+    let questions = PyList::empty(py);
+    for q in &msg.questions {
+        questions.append((name_obj(py, &q.name)?, q.qtype, q.qclass))?;
+    }
+    let edns = match &msg.edns {
+        None => py.None().into_bound(py),
+        Some(e) => {
+            let options = PyList::empty(py);
+            for (code, data) in &e.options {
+                options.append((*code, new_bytes(py, data)?))?;
+            }
+            (e.udp_size, e.version, e.flags, options).into_pyobject(py)?.into_any()
+        }
+    };
+    let h = msg.header;
+    PyTuple::new(py, [
+        int(py, h.id)?,
+        int(py, h.flags)?,
+        int(py, h.rcode)?,
+        questions.into_any(),
+        records(py, &msg.answers)?.into_any(),
+        records(py, &msg.authority)?.into_any(),
+        records(py, &msg.additional)?.into_any(),
+        edns,
+    ])
+}
+
+fn bad(what: &str) -> PyErr {
+    PyValueError::new_err(what.to_string())
+}
+
+fn name_arg(obj: &Bound<'_, PyAny>) -> PyResult<Name> {
+    let bytes = obj
+        .cast::<PyBytes>()
+        .map_err(|_| PyTypeError::new_err("a name must be given as uncompressed wire bytes"))?;
+    Name::from_wire(bytes.as_bytes()).map_err(|e| bad(&format!("bad name: {e}")))
+}
+
+fn bytes_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    Ok(obj
+        .cast::<PyBytes>()
+        .map_err(|_| PyTypeError::new_err("expected bytes"))?
+        .as_bytes()
+        .to_vec())
+}
+
+fn types_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
+    obj.try_iter()?.map(|t| t?.extract::<u16>()).collect()
+}
+
+fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
+    if let Ok(bytes) = obj.cast::<PyBytes>() {
+        return Ok(RData::Opaque(bytes.as_bytes().to_vec()));
+    }
+    let t = obj
+        .cast::<PyTuple>()
+        .map_err(|_| PyTypeError::new_err("RDATA must be a tuple of fields or bytes"))?;
+    let want = |n: usize| -> PyResult<()> {
+        if t.len() == n {
+            Ok(())
+        } else {
+            Err(bad(&format!("RDATA of type {rt} takes {n} fields, not {}", t.len())))
+        }
+    };
+    let f = |i: usize| t.get_item(i);
+    Ok(match rt {
+        rtype::A => {
+            want(1)?;
+            let text: String = f(0)?.extract()?;
+            RData::A(text.parse::<Ipv4Addr>().map_err(|_| bad("bad IPv4 address"))?)
+        }
+        rtype::AAAA => {
+            want(1)?;
+            let text: String = f(0)?.extract()?;
+            RData::Aaaa(text.parse::<Ipv6Addr>().map_err(|_| bad("bad IPv6 address"))?)
+        }
+        rtype::NS | rtype::CNAME | rtype::DNAME | rtype::PTR => {
+            want(1)?;
+            RData::Name(name_arg(&f(0)?)?)
+        }
+        rtype::SOA => {
+            want(7)?;
+            RData::Soa {
+                mname: name_arg(&f(0)?)?,
+                rname: name_arg(&f(1)?)?,
+                serial: f(2)?.extract()?,
+                refresh: f(3)?.extract()?,
+                retry: f(4)?.extract()?,
+                expire: f(5)?.extract()?,
+                minimum: f(6)?.extract()?,
+            }
+        }
+        rtype::MX => {
+            want(2)?;
+            RData::Mx { preference: f(0)?.extract()?, exchange: name_arg(&f(1)?)? }
+        }
+        rtype::TXT | rtype::SPF => {
+            want(1)?;
+            RData::Txt(f(0)?.try_iter()?.map(|s| bytes_arg(&s?)).collect::<PyResult<_>>()?)
+        }
+        rtype::SRV => {
+            want(4)?;
+            RData::Srv {
+                priority: f(0)?.extract()?,
+                weight: f(1)?.extract()?,
+                port: f(2)?.extract()?,
+                target: name_arg(&f(3)?)?,
+            }
+        }
+        rtype::NAPTR => {
+            want(6)?;
+            RData::Naptr {
+                order: f(0)?.extract()?,
+                preference: f(1)?.extract()?,
+                flags: bytes_arg(&f(2)?)?,
+                services: bytes_arg(&f(3)?)?,
+                regexp: bytes_arg(&f(4)?)?,
+                replacement: name_arg(&f(5)?)?,
+            }
+        }
+        rtype::HINFO => {
+            want(2)?;
+            RData::Hinfo { cpu: bytes_arg(&f(0)?)?, os: bytes_arg(&f(1)?)? }
+        }
+        rtype::RP => {
+            want(2)?;
+            RData::Rp { mbox: name_arg(&f(0)?)?, txt: name_arg(&f(1)?)? }
+        }
+        rtype::AFSDB => {
+            want(2)?;
+            RData::Afsdb { subtype: f(0)?.extract()?, hostname: name_arg(&f(1)?)? }
+        }
+        rtype::SSHFP => {
+            want(3)?;
+            RData::Sshfp { algorithm: f(0)?.extract()?, fp_type: f(1)?.extract()?, fingerprint: bytes_arg(&f(2)?)? }
+        }
+        rtype::TLSA => {
+            want(4)?;
+            RData::Tlsa {
+                usage: f(0)?.extract()?,
+                selector: f(1)?.extract()?,
+                mtype: f(2)?.extract()?,
+                data: bytes_arg(&f(3)?)?,
+            }
+        }
+        rtype::CAA => {
+            want(3)?;
+            RData::Caa { flags: f(0)?.extract()?, tag: bytes_arg(&f(1)?)?, value: bytes_arg(&f(2)?)? }
+        }
+        rtype::DS => {
+            want(4)?;
+            RData::Ds {
+                key_tag: f(0)?.extract()?,
+                algorithm: f(1)?.extract()?,
+                digest_type: f(2)?.extract()?,
+                digest: bytes_arg(&f(3)?)?,
+            }
+        }
+        rtype::DNSKEY => {
+            want(4)?;
+            RData::Dnskey {
+                flags: f(0)?.extract()?,
+                protocol: f(1)?.extract()?,
+                algorithm: f(2)?.extract()?,
+                key: bytes_arg(&f(3)?)?,
+            }
+        }
+        rtype::RRSIG => {
+            want(9)?;
+            RData::Rrsig {
+                type_covered: f(0)?.extract()?,
+                algorithm: f(1)?.extract()?,
+                labels: f(2)?.extract()?,
+                original_ttl: f(3)?.extract()?,
+                expiration: f(4)?.extract()?,
+                inception: f(5)?.extract()?,
+                key_tag: f(6)?.extract()?,
+                signer: name_arg(&f(7)?)?,
+                signature: bytes_arg(&f(8)?)?,
+            }
+        }
+        rtype::NSEC => {
+            want(2)?;
+            RData::Nsec { next: name_arg(&f(0)?)?, types: types_arg(&f(1)?)? }
+        }
+        rtype::NSEC3 => {
+            want(6)?;
+            RData::Nsec3 {
+                algorithm: f(0)?.extract()?,
+                flags: f(1)?.extract()?,
+                iterations: f(2)?.extract()?,
+                salt: bytes_arg(&f(3)?)?,
+                next: bytes_arg(&f(4)?)?,
+                types: types_arg(&f(5)?)?,
+            }
+        }
+        rtype::NSEC3PARAM => {
+            want(4)?;
+            RData::Nsec3param {
+                algorithm: f(0)?.extract()?,
+                flags: f(1)?.extract()?,
+                iterations: f(2)?.extract()?,
+                salt: bytes_arg(&f(3)?)?,
+            }
+        }
+        _ => return Err(bad(&format!("type {rt} has no typed RDATA: give bytes"))),
+    })
+}
+
+fn records_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Record>> {
+    let mut out = Vec::new();
+    for item in obj.try_iter()? {
+        let item = item?;
+        let t = item
+            .cast::<PyTuple>()
+            .map_err(|_| PyTypeError::new_err("a record is (name, type, class, ttl, rdata)"))?;
+        if t.len() != 5 {
+            return Err(PyTypeError::new_err("a record is (name, type, class, ttl, rdata)"));
+        }
+        let rt: u16 = t.get_item(1)?.extract()?;
+        out.push(Record {
+            name: name_arg(&t.get_item(0)?)?,
+            rtype: rt,
+            class: t.get_item(2)?.extract()?,
+            ttl: t.get_item(3)?.extract()?,
+            rdata: rdata_arg(rt, &t.get_item(4)?)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Renders a DNS message from the tuples `dns_parse` returns; with ``max_size``, drops whole
+/// RRsets from the end and sets TC as needed. Raises ValueError or TypeError on bad fields.
+#[pyfunction]
+#[pyo3(signature = (id, flags, rcode, questions, answers, authority, additional, edns=None, max_size=None))]
+#[allow(clippy::too_many_arguments)]
+fn dns_render<'py>(
+    py: Python<'py>,
+    id: u16,
+    flags: u16,
+    rcode: u16,
+    questions: &Bound<'py, PyAny>,
+    answers: &Bound<'py, PyAny>,
+    authority: &Bound<'py, PyAny>,
+    additional: &Bound<'py, PyAny>,
+    edns: Option<&Bound<'py, PyAny>>,
+    max_size: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut qs = Vec::new();
+    for q in questions.try_iter()? {
+        let q = q?;
+        let (name, qtype, qclass): (Bound<'py, PyAny>, u16, u16) = q.extract()?;
+        qs.push(Question { name: name_arg(&name)?, qtype, qclass });
+    }
+    let edns = match edns {
+        None => None,
+        Some(e) if e.is_none() => None,
+        Some(e) => {
+            let (udp_size, version, eflags, options): (u16, u8, u16, Bound<'py, PyAny>) = e.extract()?;
+            let mut opts = Vec::new();
+            for o in options.try_iter()? {
+                let (code, data): (u16, Bound<'py, PyAny>) = o?.extract()?;
+                opts.push((code, bytes_arg(&data)?));
+            }
+            Some(Edns { udp_size, version, flags: eflags, options: opts })
+        }
+    };
+    let msg = Message {
+        header: Header { id, flags, rcode },
+        questions: qs,
+        answers: records_arg(answers)?,
+        authority: records_arg(authority)?,
+        additional: records_arg(additional)?,
+        edns,
+    };
+    let wire = msg.render(max_size).map_err(|e| bad(&e.to_string()))?;
+    new_bytes(py, &wire)
+}
