@@ -1,0 +1,281 @@
+"""The native DNS wire codec through ``plait.names``, checked against dnspython both ways."""
+from __future__ import annotations
+
+import base64
+import calendar
+import struct
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import pytest
+
+from plait.names import (
+    AAAA,
+    AFSDB,
+    CAA,
+    CNAME,
+    DNAME,
+    DNSKEY,
+    DS,
+    HINFO,
+    MX,
+    NAPTR,
+    NS,
+    NSEC,
+    NSEC3,
+    NSEC3PARAM,
+    PTR,
+    RP,
+    RR,
+    RRSIG,
+    SOA,
+    SPF,
+    SRV,
+    SSHFP,
+    TLSA,
+    TXT,
+    A,
+    DNSFormatError,
+    DNSRenderError,
+    Edns,
+    Message,
+    Name,
+    Opaque,
+    Question,
+    Rcode,
+    RRType,
+)
+
+
+def N(text: str) -> Name:
+    return Name.from_text(text)
+
+
+KEY = bytes(range(64))
+SIG = bytes(range(64, 128))
+NEXT_HASH = bytes(range(20))
+EXPIRES = calendar.timegm((2023, 11, 14, 22, 13, 20))
+INCEPTS = calendar.timegm((2023, 7, 22, 4, 0, 0))
+
+# (owner, type mnemonic, dnspython text, the plait value)
+CASES = [
+    ("example.com.", "A", "192.0.2.1", A("192.0.2.1")),
+    ("example.com.", "AAAA", "2001:db8::1", AAAA("2001:db8::1")),
+    ("example.com.", "NS", "ns1.example.com.", NS(N("ns1.example.com"))),
+    ("www.example.com.", "CNAME", "example.com.", CNAME(N("example.com"))),
+    ("d.example.com.", "DNAME", "example.net.", DNAME(N("example.net"))),
+    ("1.2.0.192.in-addr.arpa.", "PTR", "host.example.com.", PTR(N("host.example.com"))),
+    ("example.com.", "SOA", "ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300",
+     SOA(N("ns1.example.com"), N("hostmaster.example.com"), 2024010101, 7200, 900, 1209600, 300)),
+    ("example.com.", "MX", "10 mail.example.com.", MX(10, N("mail.example.com"))),
+    ("example.com.", "TXT", '"v=spf1 -all" "a \\"quoted\\" \\255"',
+     TXT((b"v=spf1 -all", b'a "quoted" \xff'))),
+    ("example.com.", "SPF", '"v=spf1 -all"', SPF((b"v=spf1 -all",))),
+    ("_sip._tcp.example.com.", "SRV", "1 2 5060 sip.example.com.", SRV(1, 2, 5060, N("sip.example.com"))),
+    ("example.com.", "NAPTR", '100 10 "S" "SIP+D2U" "" _sip._udp.example.com.',
+     NAPTR(100, 10, b"S", b"SIP+D2U", b"", N("_sip._udp.example.com"))),
+    ("example.com.", "HINFO", '"x86" "Linux"', HINFO(b"x86", b"Linux")),
+    ("example.com.", "RP", "admin.example.com. txt.example.com.", RP(N("admin.example.com"), N("txt.example.com"))),
+    ("example.com.", "AFSDB", "1 afs.example.com.", AFSDB(1, N("afs.example.com"))),
+    ("example.com.", "SSHFP", "4 2 " + "ab" * 32, SSHFP(4, 2, b"\xab" * 32)),
+    ("_443._tcp.example.com.", "TLSA", "3 1 1 " + "01" * 32, TLSA(3, 1, 1, b"\x01" * 32)),
+    ("example.com.", "CAA", '0 issue "letsencrypt.org"', CAA(0, b"issue", b"letsencrypt.org")),
+    ("example.com.", "DS", "12345 13 2 " + "07" * 32, DS(12345, 13, 2, b"\x07" * 32)),
+    ("example.com.", "DNSKEY", "257 3 13 " + base64.b64encode(KEY).decode(), DNSKEY(257, 3, 13, KEY)),
+    ("example.com.", "RRSIG",
+     "A 13 2 3600 20231114221320 20230722040000 12345 example.com. " + base64.b64encode(SIG).decode(),
+     RRSIG(1, 13, 2, 3600, EXPIRES, INCEPTS, 12345, N("example.com"), SIG)),
+    ("example.com.", "NSEC", "a.example.com. A NS SOA RRSIG NSEC CAA", NSEC(N("a.example.com"), (1, 2, 6, 46, 47, 257))),
+    ("h.example.com.", "NSEC3", "1 0 10 AABB " + base64.b32hexencode(NEXT_HASH).decode() + " A AAAA",
+     NSEC3(1, 0, 10, b"\xaa\xbb", NEXT_HASH, (1, 28))),
+    ("example.com.", "NSEC3PARAM", "1 0 0 -", NSEC3PARAM(1, 0, 0, b"")),
+    ("example.com.", "TYPE65280", "\\# 5 c00c010203", Opaque(65280, bytes.fromhex("c00c010203"))),
+]
+IDS = [c[1] for c in CASES]
+
+
+def _dns_rrset(owner: str, rtype: str, text: str) -> dns.rrset.RRset:
+    return dns.rrset.from_text(owner, 3600, "IN", rtype, text)
+
+
+def _dns_response(cases: list[tuple[str, str, str, object]]) -> dns.message.Message:
+    msg = dns.message.make_query("example.com.", "ANY", use_edns=0, payload=1232, want_dnssec=True)
+    resp = dns.message.make_response(msg)
+    resp.use_edns(0, dns.flags.DO, 1232)
+    resp.flags |= dns.flags.AA
+    for owner, rtype, text, _ in cases:
+        resp.answer.append(_dns_rrset(owner, rtype, text))
+    return resp
+
+
+@pytest.mark.parametrize(("owner", "rtype", "text", "value"), CASES, ids=IDS)
+def test_dnspython_renders_plait_parses(owner: str, rtype: str, text: str, value: object) -> None:
+    wire = _dns_response([(owner, rtype, text, value)]).to_wire()
+    msg = Message.from_wire(wire)
+    assert msg.qr and msg.aa and msg.rd
+    assert msg.questions == (Question(N("example.com"), RRType.ANY),)
+    (rr,) = msg.answers
+    assert rr.name == N(owner)
+    assert rr.rtype == dns.rdatatype.from_text(rtype)
+    assert (rr.rclass, rr.ttl) == (1, 3600)
+    assert rr.rdata == value
+    assert msg.edns is not None and msg.edns.dnssec_ok and msg.edns.udp_size == 1232
+
+
+@pytest.mark.parametrize(("owner", "rtype", "text", "value"), CASES, ids=IDS)
+def test_plait_renders_dnspython_parses(owner: str, rtype: str, text: str, value: object) -> None:
+    assert isinstance(value, (A, AAAA, NS, CNAME, DNAME, PTR, SOA, MX, TXT, SRV, NAPTR, HINFO, RP,
+                              AFSDB, SSHFP, TLSA, CAA, DS, DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, Opaque))
+    rr = RR.make(owner, value)
+    msg = Message(id=4242, flags=0x8400, answers=(rr,))
+    parsed = dns.message.from_wire(msg.to_wire())
+    assert parsed.id == 4242 and parsed.flags & dns.flags.QR and parsed.flags & dns.flags.AA
+    (rrset,) = parsed.answer
+    assert rrset == _dns_rrset(owner, rtype, text)
+    # str(rr) is a zone-file line dnspython reads back to the same data.
+    name, ttl, rclass, rtype_text, rdata_text = str(rr).split(None, 4)
+    assert (dns.name.from_text(name), int(ttl), rclass) == (dns.name.from_text(owner), 3600, "IN")
+    assert dns.rdatatype.from_text(rtype_text) == rr.rtype
+    assert dns.rdata.from_text("IN", rtype_text, rdata_text) == rrset[0]
+
+
+def test_whole_response_both_ways_with_compression() -> None:
+    resp = _dns_response(CASES)
+    wire = resp.to_wire()
+    msg = Message.from_wire(wire)
+    assert [rr.rdata for rr in msg.answers] == [c[3] for c in CASES]
+    again = msg.to_wire()
+    # plait compresses at least as well as dnspython, and dnspython reads it back equal.
+    assert len(again) <= len(wire)
+    back = dns.message.from_wire(again)
+    assert back == resp
+    assert Message.from_wire(again) == msg
+    assert again.count(b"\x07example\x03com\x00") < 10
+
+
+def test_edns_options_and_extended_rcode() -> None:
+    opts = [dns.edns.GenericOption(10, b"\x01" * 8), dns.edns.ECSOption("192.0.2.0", 24),
+            dns.edns.GenericOption(12, b"\x00" * 6)]
+    query = dns.message.make_query("example.com.", "A", use_edns=0, payload=4096, options=opts)
+    resp = dns.message.make_response(query)
+    resp.use_edns(0, 0, 4096, options=opts)
+    resp.set_rcode(dns.rcode.BADVERS)
+    msg = Message.from_wire(resp.to_wire())
+    assert msg.rcode == Rcode.BADVERS == 16
+    assert msg.edns is not None
+    assert msg.edns.udp_size == 4096 and not msg.edns.dnssec_ok
+    assert msg.edns.options == tuple((o.otype, o.to_wire()) for o in opts)
+    back = dns.message.from_wire(msg.to_wire())
+    assert back.rcode() == dns.rcode.BADVERS
+    assert [(o.otype, o.to_wire()) for o in back.options] == [(o.otype, o.to_wire()) for o in opts]
+    assert back.payload == 4096
+
+
+def test_header_flags_opcode_and_ids() -> None:
+    q = dns.message.make_query("example.com.", "A")
+    q.id = 0xFFFF
+    q.flags = dns.flags.RD | dns.flags.CD | dns.flags.AD
+    q.set_opcode(dns.opcode.NOTIFY)
+    msg = Message.from_wire(q.to_wire())
+    assert (msg.id, msg.opcode, msg.rd, msg.cd, msg.ad, msg.qr, msg.tc) == (0xFFFF, 4, True, True, True, False, False)
+    assert msg.edns is None
+    assert msg.to_wire() == q.to_wire()
+    flipped = msg.with_flags(qr=True, ra=True, rd=False)
+    back = dns.message.from_wire(flipped.to_wire())
+    assert back.opcode() == dns.opcode.NOTIFY
+    assert back.flags & ~0x7800 == dns.flags.QR | dns.flags.RA | dns.flags.CD | dns.flags.AD
+
+
+def test_truncation_with_max_size() -> None:
+    answers = tuple(RR.make(f"host{i}.example.com", A(f"192.0.2.{i}")) for i in range(60))
+    extra = tuple(RR.make("ns.example.com", A("192.0.2.53")) for _ in range(1))
+    msg = Message(id=1, flags=0x8000, questions=(Question(N("example.com"), RRType.A),),
+                  answers=answers, additional=extra, edns=Edns(udp_size=512))
+    full = msg.to_wire()
+    assert len(full) > 512 and not Message.from_wire(full).tc
+    wire = msg.to_wire(max_size=512)
+    assert len(wire) <= 512
+    cut = Message.from_wire(wire)
+    assert cut.tc and cut.edns is not None and not cut.additional
+    assert 0 < len(cut.answers) < 60 and cut.answers == answers[:len(cut.answers)]
+    parsed = dns.message.from_wire(wire)
+    assert parsed.flags & dns.flags.TC
+    # A whole RRset is never cut: an RRset of 60 records does not fit, so none of it goes.
+    one_set = tuple(RR.make("big.example.com", A(f"192.0.2.{i}")) for i in range(60))
+    cut = Message.from_wire(Message(flags=0x8000, answers=one_set).to_wire(max_size=512))
+    assert cut.tc and cut.answers == ()
+    with pytest.raises(DNSRenderError):
+        msg.to_wire(max_size=20)
+
+
+def _query(name_wire: bytes) -> bytes:
+    return struct.pack("!6H", 1, 0x0100, 1, 0, 0, 0) + name_wire + b"\x00\x01\x00\x01"
+
+
+@pytest.mark.parametrize(("data", "offset"), [
+    (b"\x00\x01\x01", 2),                                           # truncated header
+    (b"\x00\x01\x01\x00\x00\x01\x00\x00\x00", 8),                   # truncated header
+    (_query(b"\xc0\x0c"), 12),                                      # pointer to itself
+    (_query(b"\x01a\xc0\x0c"), 14),                                 # pointer loop
+    (_query(b"\xc0\x14" + b"\x00" * 8), 12),                        # forward pointer
+    (_query(b"\x40" + b"a" * 64 + b"\x00"), 12),                    # 64-byte label
+    (_query((b"\x3f" + b"a" * 63) * 4 + b"\x03abc\x00"), 204),       # 256+-byte name
+    (struct.pack("!6H", 1, 0, 1, 9, 0, 0) + b"\x00\x00\x01\x00\x01", 4),  # counts > data
+    (_query(b"\x00") + b"junk", 17),                                # trailing bytes
+])
+def test_malformed_input_is_a_format_error(data: bytes, offset: int) -> None:
+    with pytest.raises(DNSFormatError) as info:
+        Message.from_wire(data)
+    assert isinstance(info.value, ValueError)
+    assert info.value.offset == offset, str(info.value)
+
+
+def test_every_prefix_and_bit_flip_of_a_response_is_handled() -> None:
+    wire = _dns_response(CASES).to_wire()
+    for cut in range(len(wire)):
+        with pytest.raises(DNSFormatError):
+            Message.from_wire(wire[:cut])
+    for i in range(len(wire)):
+        data = bytearray(wire)
+        data[i] ^= 0xFF
+        try:
+            msg = Message.from_wire(bytes(data))
+        except DNSFormatError as e:
+            assert 0 <= e.offset <= len(wire)
+        else:
+            assert isinstance(msg, Message)
+
+
+def test_buffer_types_accepted() -> None:
+    wire = dns.message.make_query("example.com.", "A").to_wire()
+    assert Message.from_wire(bytearray(wire)) == Message.from_wire(memoryview(wire)) == Message.from_wire(wire)
+
+
+@pytest.mark.parametrize("rdata", [TXT((b"x" * 256,)), A("300.1.2.3"), AAAA("nope"), TXT(())])
+def test_unrenderable_fields_are_render_errors(rdata: object) -> None:
+    assert isinstance(rdata, (TXT, A, AAAA))
+    with pytest.raises(DNSRenderError):
+        Message(answers=(RR.make("example.com", rdata),)).to_wire()
+
+
+def test_extended_rcode_needs_edns() -> None:
+    with pytest.raises(DNSRenderError):
+        Message(rcode=Rcode.BADVERS).to_wire()
+    msg = Message(rcode=Rcode.BADVERS, edns=Edns())
+    assert Message.from_wire(msg.to_wire()).rcode == 16
+
+
+def test_message_and_record_text() -> None:
+    rr = RR.make("example.com", MX(10, N("mail.example.com")), ttl=300)
+    assert str(rr) == "example.com. 300 IN MX 10 mail.example.com."
+    assert str(RR.make("x.example", Opaque(65280, b"\x01\x02"))) == "x.example. 3600 IN TYPE65280 \\# 2 0102"
+    text = str(Message(id=3, flags=0x8400, questions=(Question(N("example.com"), RRType.MX),), answers=(rr,)))
+    assert "rcode NOERROR" in text and "flags qr aa" in text and str(rr) in text
