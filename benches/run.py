@@ -52,9 +52,15 @@ GROUPS: dict[str, tuple[str, list[Target]]] = {
         Target("sqlalchemy", 4.0), Target("sqlite3", 0.8), Target("peewee", None)]),
     "axiom-query-indexed": ("Axiom: 1k queries by an indexed attribute, 5 objects each", [
         Target("sqlite3", None), Target("sqlalchemy", None), Target("peewee", None)]),
+    "dns-parse-response": ("DNS: parse a 10-record response (bytes -> message object)", [
+        Target("twisted", 20.0), Target("dnspython", 100.0)]),
+    "dns-render-response": ("DNS: render a 10-record response (message object -> bytes)", [
+        Target("twisted", None), Target("dnspython", None)]),
+    "dns-parse-query": ("DNS: parse a query with EDNS", [
+        Target("twisted", None), Target("dnspython", None)]),
 }
 # columns of the table, in this order; only those with a figure in this run are printed
-IMPL_ORDER = ["plait", "uvloop", "twisted", "sqlite3", "sqlalchemy", "peewee"]
+IMPL_ORDER = ["plait", "uvloop", "twisted", "dnspython", "sqlite3", "sqlalchemy", "peewee"]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -1,0 +1,150 @@
+"""DNS wire codec: plait (native codec + ``plait.names.Message``) beside dnspython and Twisted Names.
+
+The same wire bytes for everyone: a 10-record response (4 A, 2 AAAA, 2 MX, 1 TXT, 1 NS, with
+compression and an OPT record) and a query with EDNS, both rendered by dnspython.
+
+* ``dns-parse-response``: bytes -> message object (``Message.from_wire``,
+  ``dns.message.from_wire``, ``twisted.names.dns.Message().fromStr``).
+* ``dns-render-response``: the parsed message object -> bytes.
+* ``dns-parse-query``: bytes of the query -> message object.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from _harness import record
+
+
+def _response_wire() -> bytes:
+    import dns.flags
+    import dns.message
+    import dns.rrset
+
+    query = dns.message.make_query("example.com.", "ANY", use_edns=0, payload=1232)
+    resp = dns.message.make_response(query)
+    resp.use_edns(0, 0, 1232)
+    resp.flags |= dns.flags.AA
+    add = resp.answer.append
+    add(dns.rrset.from_text("example.com.", 300, "IN", "A",
+                            "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"))
+    add(dns.rrset.from_text("example.com.", 300, "IN", "AAAA", "2001:db8::1", "2001:db8::2"))
+    add(dns.rrset.from_text("example.com.", 300, "IN", "MX",
+                            "10 mail1.example.com.", "20 mail2.example.com."))
+    add(dns.rrset.from_text("example.com.", 300, "IN", "TXT", '"v=spf1 mx -all"'))
+    add(dns.rrset.from_text("example.com.", 300, "IN", "NS", "ns1.example.com."))
+    wire: bytes = resp.to_wire()
+    return wire
+
+
+def _query_wire() -> bytes:
+    import dns.message
+
+    wire: bytes = dns.message.make_query("www.example.com.", "A", use_edns=0, payload=1232).to_wire()
+    return wire
+
+
+RESPONSE = _response_wire()
+QUERY = _query_wire()
+
+
+def _plait() -> Any:
+    pytest.importorskip("plait._native", reason="plait._native is not built")
+    from plait.names import Message
+
+    return Message
+
+
+def _dnspython() -> Any:
+    import dns.message
+
+    return dns.message
+
+
+def _twisted() -> Any:
+    from twisted.names import dns
+
+    return dns
+
+
+def _twisted_parse(tdns: Any, wire: bytes) -> Any:
+    m = tdns.Message()
+    m.fromStr(wire)
+    return m
+
+
+# ---------------------------------------------------------------- parse response
+
+
+@pytest.mark.benchmark(group="dns-parse-response")
+def test_parse_response_plait(benchmark: Any) -> None:
+    message = _plait()
+    assert len(message.from_wire(RESPONSE).answers) == 10
+    record(benchmark, "plait")
+    benchmark(message.from_wire, RESPONSE)
+
+
+@pytest.mark.benchmark(group="dns-parse-response")
+def test_parse_response_dnspython(benchmark: Any) -> None:
+    dm = _dnspython()
+    assert sum(len(r) for r in dm.from_wire(RESPONSE).answer) == 10
+    record(benchmark, "dnspython")
+    benchmark(dm.from_wire, RESPONSE)
+
+
+@pytest.mark.benchmark(group="dns-parse-response")
+def test_parse_response_twisted(benchmark: Any) -> None:
+    tdns = _twisted()
+    assert len(_twisted_parse(tdns, RESPONSE).answers) == 10
+    record(benchmark, "twisted")
+    benchmark(_twisted_parse, tdns, RESPONSE)
+
+
+# ---------------------------------------------------------------- render response
+
+
+@pytest.mark.benchmark(group="dns-render-response")
+def test_render_response_plait(benchmark: Any) -> None:
+    msg = _plait().from_wire(RESPONSE)
+    assert len(msg.to_wire()) <= len(RESPONSE)
+    record(benchmark, "plait")
+    benchmark(msg.to_wire)
+
+
+@pytest.mark.benchmark(group="dns-render-response")
+def test_render_response_dnspython(benchmark: Any) -> None:
+    msg = _dnspython().from_wire(RESPONSE)
+    record(benchmark, "dnspython")
+    benchmark(msg.to_wire)
+
+
+@pytest.mark.benchmark(group="dns-render-response")
+def test_render_response_twisted(benchmark: Any) -> None:
+    msg = _twisted_parse(_twisted(), RESPONSE)
+    record(benchmark, "twisted")
+    benchmark(msg.toStr)
+
+
+# ---------------------------------------------------------------- parse query
+
+
+@pytest.mark.benchmark(group="dns-parse-query")
+def test_parse_query_plait(benchmark: Any) -> None:
+    message = _plait()
+    assert len(message.from_wire(QUERY).questions) == 1
+    record(benchmark, "plait")
+    benchmark(message.from_wire, QUERY)
+
+
+@pytest.mark.benchmark(group="dns-parse-query")
+def test_parse_query_dnspython(benchmark: Any) -> None:
+    dm = _dnspython()
+    record(benchmark, "dnspython")
+    benchmark(dm.from_wire, QUERY)
+
+
+@pytest.mark.benchmark(group="dns-parse-query")
+def test_parse_query_twisted(benchmark: Any) -> None:
+    tdns = _twisted()
+    record(benchmark, "twisted")
+    benchmark(_twisted_parse, tdns, QUERY)
