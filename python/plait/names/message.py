@@ -72,8 +72,12 @@ class Edns:
 
 
 def _records(raw: list[Any], names: dict[bytes, Name]) -> tuple[RR, ...]:
+    # Records are built by setting their slots directly: the same frozen dataclass, without
+    # the frozen __init__'s per-field object.__setattr__ (this halves the cost of a record).
     out = []
     classes = RDATA_CLASSES
+    new = object.__new__
+    set_name, set_rtype, set_rclass, set_ttl, set_rdata = _RR_SETTERS
     for wire, rtype, rclass, ttl, data in raw:
         name = names.get(wire)
         if name is None:
@@ -82,8 +86,17 @@ def _records(raw: list[Any], names: dict[bytes, Name]) -> tuple[RR, ...]:
             rdata: RData = Opaque(rtype, data)
         else:
             rdata = classes[rtype]._from_native(data)
-        out.append(RR(name, rtype, rclass, ttl, rdata))
+        rr = new(RR)
+        set_name(rr, name)
+        set_rtype(rr, rtype)
+        set_rclass(rr, rclass)
+        set_ttl(rr, ttl)
+        set_rdata(rr, rdata)
+        out.append(rr)
     return tuple(out)
+
+
+_RR_SETTERS = tuple(getattr(RR, f).__set__ for f in ("name", "rtype", "rclass", "ttl", "rdata"))
 
 
 def _native_records(records: tuple[RR, ...]) -> list[tuple[Any, ...]]:
