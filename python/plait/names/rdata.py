@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from .constants import RRType, type_to_text
@@ -71,7 +73,13 @@ class RData:
         return cls(*fields)
 
     def _to_native(self) -> tuple[Any, ...] | bytes:
-        return tuple(v.wire if isinstance(v, Name) else v for v in self._values())
+        values: tuple[Any, ...] = _GETTERS[type(self)](self)
+        if self._NAMES:
+            fields = list(values)
+            for i in self._NAMES:
+                fields[i] = fields[i].wire
+            return tuple(fields)
+        return values
 
     def _values(self) -> list[Any]:
         slots: tuple[str, ...] = self.__match_args__  # type: ignore[attr-defined]
@@ -92,6 +100,9 @@ class A(RData):
     RTYPE = RRType.A
     address: str
 
+    def _to_native(self) -> tuple[Any, ...] | bytes:
+        return (self.address,)
+
     @classmethod
     def _from_native(cls, fields: tuple[Any, ...]) -> RData:
         return cls(fields[0])
@@ -103,6 +114,9 @@ class AAAA(RData):
 
     RTYPE = RRType.AAAA
     address: str
+
+    def _to_native(self) -> tuple[Any, ...] | bytes:
+        return (self.address,)
 
     @classmethod
     def _from_native(cls, fields: tuple[Any, ...]) -> RData:
@@ -182,6 +196,9 @@ class TXT(RData):
 
     RTYPE = RRType.TXT
     strings: tuple[bytes, ...]
+
+    def _to_native(self) -> tuple[Any, ...] | bytes:
+        return (self.strings,)
 
     def to_text(self) -> str:
         return " ".join(quote(s) for s in self.strings)
@@ -413,6 +430,15 @@ RDATA_CLASSES: dict[int, type[RData]] = {
     for cls in (A, AAAA, NS, CNAME, DNAME, PTR, SOA, MX, TXT, SPF, SRV, NAPTR, HINFO, RP,
                 AFSDB, SSHFP, TLSA, CAA, DS, DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM)
 }
+
+
+# Multi-field classes: one C call that reads every field into a tuple, in wire order.
+def _getter(cls: type[RData]) -> Callable[[RData], tuple[Any, ...]] | None:
+    names: tuple[str, ...] = vars(cls)["__match_args__"]
+    return attrgetter(names[0], names[1], *names[2:]) if len(names) > 1 else None
+
+
+_GETTERS = {cls: g for cls in RDATA_CLASSES.values() if (g := _getter(cls)) is not None}
 
 
 def rdata_from_native(rtype: int, data: tuple[Any, ...] | bytes) -> RData:
