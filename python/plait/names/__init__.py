@@ -40,11 +40,12 @@ from .rdata import (
     Opaque,
     RData,
 )
+from .zonefile import ZoneFileError, load_zone, parse_zone
 
 __all__ = [
     "AAAA", "AFSDB", "CAA", "CNAME", "DNAME", "DNSKEY", "DS", "HINFO", "MX", "NAPTR", "NS",
     "NSEC", "NSEC3", "NSEC3PARAM", "PTR", "RDATA_CLASSES", "ROOT", "RP", "RR", "RRSIG", "SOA",
     "SPF", "SRV", "SSHFP", "TLSA", "TXT", "A", "DNSError", "DNSFormatError", "DNSRenderError",
     "Edns", "Message", "Name", "Opaque", "Opcode", "Question", "RData", "RRClass", "RRType",
-    "Rcode", "class_to_text", "type_to_text",
+    "Rcode", "ZoneFileError", "class_to_text", "load_zone", "parse_zone", "type_to_text",
 ]

@@ -51,6 +51,13 @@ class RR:
             name = Name.from_text(name)
         return cls(name, rdata.type_code(), rclass, ttl, rdata)
 
+    @classmethod
+    def from_text(cls, line: str, origin: Name | str | None = None,
+                  default_ttl: int | None = None) -> RR:
+        """A record from its zone-file line (see :func:`plait.names.zonefile.rr_from_text`)."""
+        from .zonefile import rr_from_text
+        return rr_from_text(line, origin, default_ttl)
+
     def __str__(self) -> str:
         return (f"{self.name} {self.ttl} {class_to_text(self.rclass)} "
                 f"{type_to_text(self.rtype)} {self.rdata.to_text()}")

@@ -81,6 +81,14 @@ class RData:
             return tuple(fields)
         return values
 
+    @classmethod
+    def from_text(cls, text: str, origin: Name | str | None = None) -> RData:
+        """The data of this class from its presentation form (``\\# LEN HEX`` allowed)."""
+        from .zonefile import rdata_from_text
+        if not cls.RTYPE:
+            raise TypeError(f"{cls.__name__} has no type of its own: use rdata_from_text")
+        return rdata_from_text(cls.RTYPE, text, origin)
+
     def _values(self) -> list[Any]:
         slots: tuple[str, ...] = self.__match_args__  # type: ignore[attr-defined]
         return [getattr(self, f) for f in slots]
