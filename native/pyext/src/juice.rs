@@ -180,31 +180,58 @@ pub(crate) struct BoxDecoder {
     broken: Option<String>,
 }
 
+/// Why [`BoxDecoder::feed_each`] stopped early.
+enum FeedStop<'py> {
+    /// Turning a box into a Python object failed; the decoder is now unusable.
+    Convert(PyErr),
+    /// The stream broke AMP framing; the entries completed before the violation.
+    Framing(String, Bound<'py, PyList>),
+}
+
 impl BoxDecoder {
-    fn feed_slice<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
+    /// Decodes `data`, turning each completed box into a Python object with `convert`.
+    fn feed_each<'py, T, F>(
+        &mut self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        mut convert: F,
+    ) -> PyResult<Result<Bound<'py, PyList>, FeedStop<'py>>>
+    where
+        T: IntoPyObject<'py>,
+        F: FnMut(Python<'py>, &mut KeyCache, BoxRef<'_>) -> PyResult<T>,
+    {
         if let Some(reason) = &self.broken {
             let message = format!("decoder is unusable after an earlier error: {reason}");
             return Err(juice_error(py, message, None));
         }
-        let boxes = PyList::empty(py);
+        // bytes directly; any other object exporting a contiguous buffer (bytearray,
+        // memoryview, mmap, array...) is read in place, as `bytes(data)` would read it.
+        let buffer;
+        let slice = if let Ok(bytes) = data.cast::<PyBytes>() {
+            bytes.as_bytes()
+        } else {
+            buffer = SimpleBuffer::get(data)?;
+            buffer.as_slice()
+        };
+        let entries = PyList::empty(py);
         let mut failure: Option<PyErr> = None;
         let keys = &mut self.keys;
-        let result = self.decoder.feed_with(data, |decoded| {
+        let result = self.decoder.feed_with(slice, |decoded| {
             if failure.is_some() {
                 return;
             }
-            if let Err(err) = box_to_dict(py, keys, decoded).and_then(|d| boxes.append(d)) {
+            if let Err(err) = convert(py, keys, decoded).and_then(|e| entries.append(e)) {
                 failure = Some(err);
             }
         });
         if let Some(err) = failure {
             self.broken = Some(err.to_string());
-            return Err(err);
+            return Ok(Err(FeedStop::Convert(err)));
         }
-        match result {
-            Ok(()) => Ok(boxes),
-            Err(violation) => Err(juice_error(py, violation.to_string(), Some(boxes))),
-        }
+        Ok(match result {
+            Ok(()) => Ok(entries),
+            Err(violation) => Err(FeedStop::Framing(violation.to_string(), entries)),
+        })
     }
 }
 
@@ -308,13 +335,13 @@ impl BoxDecoder {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        if let Ok(bytes) = data.cast::<PyBytes>() {
-            return self.feed_slice(py, bytes.as_bytes());
+        match self.feed_each(py, data, box_to_dict)? {
+            Ok(boxes) => Ok(boxes),
+            Err(FeedStop::Convert(err)) => Err(err),
+            Err(FeedStop::Framing(violation, boxes)) => {
+                Err(juice_error(py, violation, Some(boxes)))
+            }
         }
-        // Any other object exporting a contiguous buffer (bytearray, memoryview, mmap,
-        // array...) is read in place as raw bytes, as `bytes(data)` would read it.
-        let buffer = SimpleBuffer::get(data)?;
-        self.feed_slice(py, buffer.as_slice())
     }
 
     /// Feeds bytes; returns the boxes they complete as ``(answer, command, ask, RawBox)``:
@@ -326,41 +353,16 @@ impl BoxDecoder {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        if let Some(reason) = &self.broken {
-            let message = format!("decoder is unusable after an earlier error: {reason}");
-            return Err(juice_error(py, message, None));
-        }
-        let buffer;
-        let slice = if let Ok(bytes) = data.cast::<PyBytes>() {
-            bytes.as_bytes()
-        } else {
-            buffer = SimpleBuffer::get(data)?;
-            buffer.as_slice()
-        };
-        let boxes = PyList::empty(py);
-        let mut failure: Option<PyErr> = None;
-        let keys = &mut self.keys;
-        let result = self.decoder.feed_with(slice, |decoded| {
-            if failure.is_some() {
-                return;
-            }
-            if let Err(err) = raw_entry(py, keys, decoded).and_then(|e| boxes.append(e)) {
-                failure = Some(err);
-            }
-        });
-        if let Some(err) = failure {
-            self.broken = Some(err.to_string());
-            return Err(err);
-        }
-        match result {
-            Ok(()) => Ok(boxes),
-            Err(violation) => {
+        match self.feed_each(py, data, raw_entry)? {
+            Ok(entries) => Ok(entries),
+            Err(FeedStop::Convert(err)) => Err(err),
+            Err(FeedStop::Framing(violation, boxes)) => {
                 let dicts = PyList::empty(py);
                 for entry in boxes.iter() {
                     let raw = entry.cast::<PyTuple>()?.get_item(3)?;
                     dicts.append(raw.cast::<RawBox>()?.get().dict(py)?)?;
                 }
-                Err(juice_error(py, violation.to_string(), Some(dicts)))
+                Err(juice_error(py, violation, Some(dicts)))
             }
         }
     }
