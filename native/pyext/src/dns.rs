@@ -9,8 +9,8 @@ use plait_dns::{rtype, Edns, FormatError, Header, Message, Name, Question, RData
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::BoundObject;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::BoundObject;
 
 use crate::juice::new_bytes;
 
@@ -49,7 +49,9 @@ fn tuple<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<
 }
 
 fn int<'py, T: IntoPyObject<'py>>(py: Python<'py>, v: T) -> PyResult<Bound<'py, PyAny>> {
-    v.into_pyobject(py).map(|o| o.into_any().into_bound()).map_err(Into::into)
+    v.into_pyobject(py)
+        .map(|o| o.into_any().into_bound())
+        .map_err(Into::into)
 }
 
 fn types_tuple<'py>(py: Python<'py>, types: &[u16]) -> PyResult<Bound<'py, PyAny>> {
@@ -63,67 +65,197 @@ fn rdata_obj<'py>(py: Python<'py>, rdata: &RData) -> PyResult<Bound<'py, PyAny>>
         RData::A(a) => tuple(py, vec![PyString::new(py, &a.to_string()).into_any()]),
         RData::Aaaa(a) => tuple(py, vec![PyString::new(py, &a.to_string()).into_any()]),
         RData::Name(n) => tuple(py, vec![name_obj(py, n)?]),
-        RData::Soa { mname, rname, serial, refresh, retry, expire, minimum } => tuple(py, vec![
-            name_obj(py, mname)?, name_obj(py, rname)?, int(py, serial)?, int(py, refresh)?,
-            int(py, retry)?, int(py, expire)?, int(py, minimum)?,
-        ]),
-        RData::Mx { preference, exchange } => tuple(py, vec![int(py, preference)?, name_obj(py, exchange)?]),
+        RData::Soa {
+            mname,
+            rname,
+            serial,
+            refresh,
+            retry,
+            expire,
+            minimum,
+        } => tuple(
+            py,
+            vec![
+                name_obj(py, mname)?,
+                name_obj(py, rname)?,
+                int(py, serial)?,
+                int(py, refresh)?,
+                int(py, retry)?,
+                int(py, expire)?,
+                int(py, minimum)?,
+            ],
+        ),
+        RData::Mx {
+            preference,
+            exchange,
+        } => tuple(py, vec![int(py, preference)?, name_obj(py, exchange)?]),
         RData::Txt(strings) => {
             let items = strings.iter().map(|s| b(s)).collect::<PyResult<Vec<_>>>()?;
             tuple(py, vec![PyTuple::new(py, items)?.into_any()])
         }
-        RData::Srv { priority, weight, port, target } => tuple(py, vec![
-            int(py, priority)?, int(py, weight)?, int(py, port)?, name_obj(py, target)?,
-        ]),
-        RData::Naptr { order, preference, flags, services, regexp, replacement } => tuple(py, vec![
-            int(py, order)?, int(py, preference)?, b(flags)?, b(services)?, b(regexp)?,
-            name_obj(py, replacement)?,
-        ]),
+        RData::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } => tuple(
+            py,
+            vec![
+                int(py, priority)?,
+                int(py, weight)?,
+                int(py, port)?,
+                name_obj(py, target)?,
+            ],
+        ),
+        RData::Naptr {
+            order,
+            preference,
+            flags,
+            services,
+            regexp,
+            replacement,
+        } => tuple(
+            py,
+            vec![
+                int(py, order)?,
+                int(py, preference)?,
+                b(flags)?,
+                b(services)?,
+                b(regexp)?,
+                name_obj(py, replacement)?,
+            ],
+        ),
         RData::Hinfo { cpu, os } => tuple(py, vec![b(cpu)?, b(os)?]),
         RData::Rp { mbox, txt } => tuple(py, vec![name_obj(py, mbox)?, name_obj(py, txt)?]),
-        RData::Afsdb { subtype, hostname } => tuple(py, vec![int(py, subtype)?, name_obj(py, hostname)?]),
-        RData::Sshfp { algorithm, fp_type, fingerprint } => {
-            tuple(py, vec![int(py, algorithm)?, int(py, fp_type)?, b(fingerprint)?])
+        RData::Afsdb { subtype, hostname } => {
+            tuple(py, vec![int(py, subtype)?, name_obj(py, hostname)?])
         }
-        RData::Tlsa { usage, selector, mtype, data } => {
-            tuple(py, vec![int(py, usage)?, int(py, selector)?, int(py, mtype)?, b(data)?])
-        }
+        RData::Sshfp {
+            algorithm,
+            fp_type,
+            fingerprint,
+        } => tuple(
+            py,
+            vec![int(py, algorithm)?, int(py, fp_type)?, b(fingerprint)?],
+        ),
+        RData::Tlsa {
+            usage,
+            selector,
+            mtype,
+            data,
+        } => tuple(
+            py,
+            vec![
+                int(py, usage)?,
+                int(py, selector)?,
+                int(py, mtype)?,
+                b(data)?,
+            ],
+        ),
         RData::Caa { flags, tag, value } => tuple(py, vec![int(py, flags)?, b(tag)?, b(value)?]),
-        RData::Ds { key_tag, algorithm, digest_type, digest } => tuple(py, vec![
-            int(py, key_tag)?, int(py, algorithm)?, int(py, digest_type)?, b(digest)?,
-        ]),
-        RData::Dnskey { flags, protocol, algorithm, key } => tuple(py, vec![
-            int(py, flags)?, int(py, protocol)?, int(py, algorithm)?, b(key)?,
-        ]),
+        RData::Ds {
+            key_tag,
+            algorithm,
+            digest_type,
+            digest,
+        } => tuple(
+            py,
+            vec![
+                int(py, key_tag)?,
+                int(py, algorithm)?,
+                int(py, digest_type)?,
+                b(digest)?,
+            ],
+        ),
+        RData::Dnskey {
+            flags,
+            protocol,
+            algorithm,
+            key,
+        } => tuple(
+            py,
+            vec![
+                int(py, flags)?,
+                int(py, protocol)?,
+                int(py, algorithm)?,
+                b(key)?,
+            ],
+        ),
         RData::Rrsig {
-            type_covered, algorithm, labels, original_ttl, expiration, inception, key_tag, signer,
+            type_covered,
+            algorithm,
+            labels,
+            original_ttl,
+            expiration,
+            inception,
+            key_tag,
+            signer,
             signature,
-        } => tuple(py, vec![
-            int(py, type_covered)?, int(py, algorithm)?, int(py, labels)?, int(py, original_ttl)?,
-            int(py, expiration)?, int(py, inception)?, int(py, key_tag)?, name_obj(py, signer)?,
-            b(signature)?,
-        ]),
-        RData::Nsec { next, types } => tuple(py, vec![name_obj(py, next)?, types_tuple(py, types)?]),
-        RData::Nsec3 { algorithm, flags, iterations, salt, next, types } => tuple(py, vec![
-            int(py, algorithm)?, int(py, flags)?, int(py, iterations)?, b(salt)?, b(next)?,
-            types_tuple(py, types)?,
-        ]),
-        RData::Nsec3param { algorithm, flags, iterations, salt } => tuple(py, vec![
-            int(py, algorithm)?, int(py, flags)?, int(py, iterations)?, b(salt)?,
-        ]),
+        } => tuple(
+            py,
+            vec![
+                int(py, type_covered)?,
+                int(py, algorithm)?,
+                int(py, labels)?,
+                int(py, original_ttl)?,
+                int(py, expiration)?,
+                int(py, inception)?,
+                int(py, key_tag)?,
+                name_obj(py, signer)?,
+                b(signature)?,
+            ],
+        ),
+        RData::Nsec { next, types } => {
+            tuple(py, vec![name_obj(py, next)?, types_tuple(py, types)?])
+        }
+        RData::Nsec3 {
+            algorithm,
+            flags,
+            iterations,
+            salt,
+            next,
+            types,
+        } => tuple(
+            py,
+            vec![
+                int(py, algorithm)?,
+                int(py, flags)?,
+                int(py, iterations)?,
+                b(salt)?,
+                b(next)?,
+                types_tuple(py, types)?,
+            ],
+        ),
+        RData::Nsec3param {
+            algorithm,
+            flags,
+            iterations,
+            salt,
+        } => tuple(
+            py,
+            vec![
+                int(py, algorithm)?,
+                int(py, flags)?,
+                int(py, iterations)?,
+                b(salt)?,
+            ],
+        ),
     }
 }
 
 fn records<'py>(py: Python<'py>, recs: &[Record]) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for r in recs {
-        let item = PyTuple::new(py, [
-            name_obj(py, &r.name)?,
-            int(py, r.rtype)?,
-            int(py, r.class)?,
-            int(py, r.ttl)?,
-            rdata_obj(py, &r.rdata)?,
-        ])?;
+        let item = PyTuple::new(
+            py,
+            [
+                name_obj(py, &r.name)?,
+                int(py, r.rtype)?,
+                int(py, r.class)?,
+                int(py, r.ttl)?,
+                rdata_obj(py, &r.rdata)?,
+            ],
+        )?;
         list.append(item)?;
     }
     Ok(list)
@@ -153,20 +285,25 @@ fn dns_parse<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'
             for (code, data) in &e.options {
                 options.append((*code, new_bytes(py, data)?))?;
             }
-            (e.udp_size, e.version, e.flags, options).into_pyobject(py)?.into_any()
+            (e.udp_size, e.version, e.flags, options)
+                .into_pyobject(py)?
+                .into_any()
         }
     };
     let h = msg.header;
-    PyTuple::new(py, [
-        int(py, h.id)?,
-        int(py, h.flags)?,
-        int(py, h.rcode)?,
-        questions.into_any(),
-        records(py, &msg.answers)?.into_any(),
-        records(py, &msg.authority)?.into_any(),
-        records(py, &msg.additional)?.into_any(),
-        edns,
-    ])
+    PyTuple::new(
+        py,
+        [
+            int(py, h.id)?,
+            int(py, h.flags)?,
+            int(py, h.rcode)?,
+            questions.into_any(),
+            records(py, &msg.answers)?.into_any(),
+            records(py, &msg.authority)?.into_any(),
+            records(py, &msg.additional)?.into_any(),
+            edns,
+        ],
+    )
 }
 
 fn bad(what: &str) -> PyErr {
@@ -203,7 +340,10 @@ fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
         if t.len() == n {
             Ok(())
         } else {
-            Err(bad(&format!("RDATA of type {rt} takes {n} fields, not {}", t.len())))
+            Err(bad(&format!(
+                "RDATA of type {rt} takes {n} fields, not {}",
+                t.len()
+            )))
         }
     };
     let f = |i: usize| t.get_item(i);
@@ -211,12 +351,18 @@ fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
         rtype::A => {
             want(1)?;
             let text: String = f(0)?.extract()?;
-            RData::A(text.parse::<Ipv4Addr>().map_err(|_| bad("bad IPv4 address"))?)
+            RData::A(
+                text.parse::<Ipv4Addr>()
+                    .map_err(|_| bad("bad IPv4 address"))?,
+            )
         }
         rtype::AAAA => {
             want(1)?;
             let text: String = f(0)?.extract()?;
-            RData::Aaaa(text.parse::<Ipv6Addr>().map_err(|_| bad("bad IPv6 address"))?)
+            RData::Aaaa(
+                text.parse::<Ipv6Addr>()
+                    .map_err(|_| bad("bad IPv6 address"))?,
+            )
         }
         rtype::NS | rtype::CNAME | rtype::DNAME | rtype::PTR => {
             want(1)?;
@@ -236,11 +382,19 @@ fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
         }
         rtype::MX => {
             want(2)?;
-            RData::Mx { preference: f(0)?.extract()?, exchange: name_arg(&f(1)?)? }
+            RData::Mx {
+                preference: f(0)?.extract()?,
+                exchange: name_arg(&f(1)?)?,
+            }
         }
         rtype::TXT | rtype::SPF => {
             want(1)?;
-            RData::Txt(f(0)?.try_iter()?.map(|s| bytes_arg(&s?)).collect::<PyResult<_>>()?)
+            RData::Txt(
+                f(0)?
+                    .try_iter()?
+                    .map(|s| bytes_arg(&s?))
+                    .collect::<PyResult<_>>()?,
+            )
         }
         rtype::SRV => {
             want(4)?;
@@ -264,19 +418,32 @@ fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
         }
         rtype::HINFO => {
             want(2)?;
-            RData::Hinfo { cpu: bytes_arg(&f(0)?)?, os: bytes_arg(&f(1)?)? }
+            RData::Hinfo {
+                cpu: bytes_arg(&f(0)?)?,
+                os: bytes_arg(&f(1)?)?,
+            }
         }
         rtype::RP => {
             want(2)?;
-            RData::Rp { mbox: name_arg(&f(0)?)?, txt: name_arg(&f(1)?)? }
+            RData::Rp {
+                mbox: name_arg(&f(0)?)?,
+                txt: name_arg(&f(1)?)?,
+            }
         }
         rtype::AFSDB => {
             want(2)?;
-            RData::Afsdb { subtype: f(0)?.extract()?, hostname: name_arg(&f(1)?)? }
+            RData::Afsdb {
+                subtype: f(0)?.extract()?,
+                hostname: name_arg(&f(1)?)?,
+            }
         }
         rtype::SSHFP => {
             want(3)?;
-            RData::Sshfp { algorithm: f(0)?.extract()?, fp_type: f(1)?.extract()?, fingerprint: bytes_arg(&f(2)?)? }
+            RData::Sshfp {
+                algorithm: f(0)?.extract()?,
+                fp_type: f(1)?.extract()?,
+                fingerprint: bytes_arg(&f(2)?)?,
+            }
         }
         rtype::TLSA => {
             want(4)?;
@@ -289,7 +456,11 @@ fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
         }
         rtype::CAA => {
             want(3)?;
-            RData::Caa { flags: f(0)?.extract()?, tag: bytes_arg(&f(1)?)?, value: bytes_arg(&f(2)?)? }
+            RData::Caa {
+                flags: f(0)?.extract()?,
+                tag: bytes_arg(&f(1)?)?,
+                value: bytes_arg(&f(2)?)?,
+            }
         }
         rtype::DS => {
             want(4)?;
@@ -325,7 +496,10 @@ fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
         }
         rtype::NSEC => {
             want(2)?;
-            RData::Nsec { next: name_arg(&f(0)?)?, types: types_arg(&f(1)?)? }
+            RData::Nsec {
+                next: name_arg(&f(0)?)?,
+                types: types_arg(&f(1)?)?,
+            }
         }
         rtype::NSEC3 => {
             want(6)?;
@@ -359,7 +533,9 @@ fn records_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Record>> {
             .cast::<PyTuple>()
             .map_err(|_| PyTypeError::new_err("a record is (name, type, class, ttl, rdata)"))?;
         if t.len() != 5 {
-            return Err(PyTypeError::new_err("a record is (name, type, class, ttl, rdata)"));
+            return Err(PyTypeError::new_err(
+                "a record is (name, type, class, ttl, rdata)",
+            ));
         }
         let rt: u16 = t.get_item(1)?.extract()?;
         out.push(Record {
@@ -394,19 +570,29 @@ fn dns_render<'py>(
     for q in questions.try_iter()? {
         let q = q?;
         let (name, qtype, qclass): (Bound<'py, PyAny>, u16, u16) = q.extract()?;
-        qs.push(Question { name: name_arg(&name)?, qtype, qclass });
+        qs.push(Question {
+            name: name_arg(&name)?,
+            qtype,
+            qclass,
+        });
     }
     let edns = match edns {
         None => None,
         Some(e) if e.is_none() => None,
         Some(e) => {
-            let (udp_size, version, eflags, options): (u16, u8, u16, Bound<'py, PyAny>) = e.extract()?;
+            let (udp_size, version, eflags, options): (u16, u8, u16, Bound<'py, PyAny>) =
+                e.extract()?;
             let mut opts = Vec::new();
             for o in options.try_iter()? {
                 let (code, data): (u16, Bound<'py, PyAny>) = o?.extract()?;
                 opts.push((code, bytes_arg(&data)?));
             }
-            Some(Edns { udp_size, version, flags: eflags, options: opts })
+            Some(Edns {
+                udp_size,
+                version,
+                flags: eflags,
+                options: opts,
+            })
         }
     };
     let msg = Message {
