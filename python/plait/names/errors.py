@@ -5,7 +5,7 @@ from plait._native import DNSFormatError
 
 from .constants import Rcode
 
-__all__ = ["DNSError", "DNSFormatError", "DNSRenderError"]
+__all__ = ["DNSError", "DNSFormatError", "DNSRenderError", "ZoneError"]
 
 
 class DNSError(Exception):
@@ -21,5 +21,12 @@ class DNSError(Exception):
 
 class DNSRenderError(DNSError, ValueError):
     """A message that cannot be put on the wire (a field out of range, too big for max_size)."""
+
+    rcode = Rcode.SERVFAIL
+
+
+class ZoneError(DNSError, ValueError):
+    """A zone that cannot be served: no SOA at its apex, a record outside it, a CNAME beside
+    other data. The message names the zone and the record."""
 
     rcode = Rcode.SERVFAIL
