@@ -100,3 +100,20 @@ __all__ += [
     "DNSResolutionError", "DNSServerError", "DNSTimeoutError", "DNSUnknownError",
     "error_for_rcode",
 ]
+
+
+__all__ += ["TransferError", "TransferTimeout"]
+
+
+class TransferError(DNSError):
+    """A zone transfer (AXFR/IXFR) or SOA check that failed: the server's RCODE when it
+    answered with one, otherwise SERVFAIL and a message saying what was wrong with the
+    stream (wrong first record, a record outside the zone, a limit passed, a short read)."""
+
+    rcode = Rcode.SERVFAIL
+
+
+class TransferTimeout(TransferError, TimeoutError):
+    """A zone transfer or SOA check that did not finish within its time limit."""
+
+    rcode = Rcode.SERVFAIL
