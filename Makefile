@@ -7,7 +7,7 @@ SOURCES = setup.py pyproject.toml Cargo.toml $(shell find native -name '*.rs' -o
           $(shell find python -name '*.pyx' -o -name '*.pxd' 2>/dev/null)
 DATA   ?= plait-data
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean peers
 
 install: $(STAMP)
 
@@ -23,13 +23,39 @@ $(STAMP): $(PY) $(SOURCES)
 run: $(STAMP)
 	$(VENV)/bin/plait serve --data $(DATA)
 
-test: lint
+test: lint peers
 	cargo test --workspace
 	$(PY) -m pytest -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check python tests benches
 	$(VENV)/bin/mypy python/plait
+
+# The DNS peers the interop tests and the dns-server bench run (Debian packages; needs root or
+# sudo). Quick no-op when every binary is there. policy-rc.d keeps the packages from starting
+# their own daemons during the install (tests use their own on high ports anyway).
+PEER_BINS = dig kdig drill nsd named knotd unbound dnsperf dnssec-signzone dnssec-keygen ldns-signzone
+PEER_PKGS = bind9-dnsutils bind9-utils knot-dnsutils ldnsutils nsd bind9 knot unbound dnsperf
+APT       = apt-get -o DPkg::Lock::Timeout=300
+POLICY_RC = /usr/sbin/policy-rc.d
+
+peers:
+	@PATH="$$PATH:/usr/sbin:/sbin"; missing=""; \
+	for b in $(PEER_BINS); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	echo "peers: installing $(PEER_PKGS) (missing:$$missing)"; \
+	SUDO=""; if [ "$$(id -u)" != 0 ]; then SUDO="sudo -n"; fi; \
+	created=""; \
+	if [ ! -e $(POLICY_RC) ]; then \
+	  printf '#!/bin/sh\nexit 101\n' | $$SUDO tee $(POLICY_RC) >/dev/null && \
+	  $$SUDO chmod 755 $(POLICY_RC) && created=1; fi; \
+	status=0; \
+	$$SUDO $(APT) -qq update >/dev/null || status=$$?; \
+	if [ $$status = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO $(APT) install -y -qq --no-install-recommends \
+	    $(PEER_PKGS) >/dev/null || status=$$?; fi; \
+	if [ -n "$$created" ]; then $$SUDO rm -f $(POLICY_RC); fi; \
+	exit $$status
 
 bench: $(STAMP)
 	$(PY) benches/run.py
