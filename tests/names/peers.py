@@ -326,6 +326,8 @@ class NSD(Daemon):
             "  verbosity: 2",
             "  zonefiles-write: 0",
             "  xfrd-reload-timeout: 0",
+            "  rrl-ratelimit: 0",            # response rate limiting off: tests and benches
+            "  rrl-whitelist-ratelimit: 0",  # send bursts from one address
             "remote-control:",
             "  control-enable: no",
         ]

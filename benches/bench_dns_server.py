@@ -1,0 +1,227 @@
+"""Authoritative DNS server throughput: plait beside NSD and Twisted Names, measured by dnsperf.
+
+Each server runs in its own process on 127.0.0.1 at a free port and serves the same zone file
+(``example.com``: 1000 hosts with A, half with AAAA, 100 CNAME aliases, MX/TXT/NS at the apex);
+the same dnsperf command replays the same query file (5000 queries: A, AAAA, CNAME, NXDOMAIN,
+MX, TXT, NS, SOA, seeded) against each, over UDP::
+
+    dnsperf -s 127.0.0.1 -p PORT -d QUERIES -l 10 -c 2 -Q 200000
+
+after a one-second warm-up run. The figure is dnsperf's "Queries per second" (wall clock, so
+the machine should be otherwise idle; dnsperf takes one of the two cores, the server the
+other). NSD runs one server process (``server-count: 1``), like plait and Twisted, which are
+single-threaded. The plait server is ``python -m plait.names serve --bindzone FILE --port P``;
+Twisted is ``twistd -n dns --bindzone FILE``.
+
+Group ``dns-server`` (``benches/run.py --group dns-server``); targets plait >= 0.5x NSD and
+>= 10x Twisted.
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _harness import QUICK, record
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from names.peers import NSD, PeerError, free_port, primary, require, serial_of
+
+HOST = "127.0.0.1"
+ORIGIN = "example.com."
+HOSTS = 1000
+ALIASES = 100
+QUERIES = 5000
+DURATION = 2 if QUICK else 10            # dnsperf -l, seconds
+WARMUP = 1                               # seconds of dnsperf before the measured run
+CLIENTS = 2                              # dnsperf -c
+MAX_QPS = 200_000                        # dnsperf -Q: a ceiling no server here reaches
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+
+def zone_text() -> str:
+    """Every record written in full (owner, TTL, class) so Twisted's simple reader takes it."""
+    o = ORIGIN
+    lines = [
+        f"$ORIGIN {o}",
+        "$TTL 300",
+        f"{o} 300 IN SOA ns1.{o} hostmaster.{o} 2024010101 3600 600 86400 300",
+        f"{o} 300 IN NS ns1.{o}",
+        f"{o} 300 IN NS ns2.{o}",
+        f"{o} 300 IN MX 10 mail.{o}",
+        f'{o} 300 IN TXT "v=spf1 mx -all"',
+        f"ns1.{o} 300 IN A 127.0.0.1",
+        f"ns2.{o} 300 IN A 127.0.0.2",
+        f"mail.{o} 300 IN A 192.0.2.25",
+    ]
+    for i in range(HOSTS):
+        lines.append(f"host{i}.{o} 300 IN A 10.0.{i // 256}.{i % 256}")
+        if i % 2 == 0:
+            lines.append(f"host{i}.{o} 300 IN AAAA 2001:db8::{i:x}")
+    for i in range(ALIASES):
+        lines.append(f"alias{i}.{o} 300 IN CNAME host{i * 7 % HOSTS}.{o}")
+    return "\n".join(lines) + "\n"
+
+
+def query_lines(seed: int = 4) -> list[str]:
+    """dnsperf's input: one 'name type' a line, a fixed mix of answers, CNAMEs and misses."""
+    rng = random.Random(seed)
+    o = ORIGIN
+    mix: list[tuple[float, Any]] = [
+        (0.50, lambda: f"host{rng.randrange(HOSTS)}.{o} A"),
+        (0.15, lambda: f"host{rng.randrange(0, HOSTS, 2)}.{o} AAAA"),
+        (0.10, lambda: f"alias{rng.randrange(ALIASES)}.{o} A"),
+        (0.10, lambda: f"missing{rng.randrange(10 * HOSTS)}.{o} A"),
+        (0.05, lambda: f"{o} MX"),
+        (0.04, lambda: f"{o} TXT"),
+        (0.03, lambda: f"{o} NS"),
+        (0.03, lambda: f"{o} SOA"),
+    ]
+    weights = [w for w, _ in mix]
+    return [rng.choices(mix, weights)[0][1]() for _ in range(QUERIES)]
+
+
+@dataclass
+class PerfResult:
+    qps: float
+    completed: int
+    sent: int
+    lost: int
+    rcodes: dict[str, int]
+    output: str
+
+
+def parse_dnsperf(out: str) -> PerfResult:
+    """The figures of dnsperf's summary; PeerError if it has none."""
+    def num(label: str) -> float:
+        m = re.search(rf"{label}:\s+([0-9.]+)", out)
+        if m is None:
+            raise PeerError(f"dnsperf printed no '{label}':\n{out[-2000:]}")
+        return float(m.group(1))
+
+    rcodes = {k: int(v) for k, v in re.findall(r"([A-Z]+) (\d+) \(", out.split(
+        "Response codes:", 1)[-1].splitlines()[0])} if "Response codes:" in out else {}
+    return PerfResult(qps=num("Queries per second"), completed=int(num("Queries completed")),
+                      sent=int(num("Queries sent")), lost=int(num("Queries lost")),
+                      rcodes=rcodes, output=out)
+
+
+def dnsperf(port: int, queries: Path, seconds: int) -> PerfResult:
+    argv = [require("dnsperf"), "-s", HOST, "-p", str(port), "-d", str(queries),
+            "-l", str(seconds), "-c", str(CLIENTS), "-Q", str(MAX_QPS), "-t", "2"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=False)
+    if p.returncode != 0:
+        raise PeerError(f"dnsperf exited with {p.returncode}: {p.stderr[-1000:]}{p.stdout[-1000:]}")
+    return parse_dnsperf(p.stdout)
+
+
+class ServerProcess:
+    """A DNS server command in a subprocess (its own session), ready when it serves the SOA."""
+
+    def __init__(self, name: str, argv: list[str], port: int, workdir: Path) -> None:
+        self.name, self.port = name, port
+        self.log = workdir / f"{name}.log"
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while serial_of((HOST, port), ORIGIN, timeout=0.5) is None:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise PeerError(f"{name} did not start ({' '.join(argv)}):\n"
+                                f"{self.log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(STOP_TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d: Path = tmp_path_factory.mktemp("dns-server")
+    # Twisted's BindAuthority takes the origin from the file's name unless $ORIGIN says it
+    (d / "example.com").write_text(zone_text())
+    (d / "queries.txt").write_text("\n".join(query_lines()) + "\n")
+    return d
+
+
+def _measure(benchmark: Any, impl: str, port: int, workdir: Path) -> None:
+    queries = workdir / "queries.txt"
+    dnsperf(port, queries, WARMUP)
+    results: list[PerfResult] = []
+    benchmark.pedantic(lambda: results.append(dnsperf(port, queries, DURATION)),
+                       rounds=1, iterations=1)
+    r = results[-1]
+    record(benchmark, impl, per_round=r.completed, unit="queries")
+    # dnsperf's own wall-clock rate is the figure (the process timer does not see the server)
+    benchmark.extra_info["rate"] = r.qps
+    benchmark.extra_info["lost"] = r.lost
+    benchmark.extra_info["rcodes"] = r.rcodes
+    print(f"\n{impl}: {r.qps:,.0f} qps, {r.completed} completed, {r.lost} lost, {r.rcodes}")
+    assert r.completed > 0, r.output
+    assert r.rcodes.get("NOERROR", 0) > 0 and r.rcodes.get("NXDOMAIN", 0) > 0, r.output
+
+
+@pytest.fixture
+def plait_server(workdir: Path) -> Iterator[int]:
+    port = free_port()
+    server = ServerProcess("plait", [sys.executable, "-m", "plait.names", "serve", "--bindzone",
+                                     str(workdir / "example.com"), "--port", str(port)],
+                           port, workdir)
+    try:
+        yield port
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def twisted_server(workdir: Path) -> Iterator[int]:
+    port = free_port()
+    twistd = Path(sys.executable).with_name("twistd")
+    server = ServerProcess("twisted", [str(twistd), "-n", "--pidfile=", "-l", "-", "dns",
+                                       "-i", HOST, "-p", str(port),
+                                       "--bindzone", str(workdir / "example.com")],
+                           port, workdir)
+    try:
+        yield port
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nsd_server(workdir: Path) -> Iterator[int]:
+    with NSD([primary(ORIGIN, zone_text())]) as nsd:
+        yield nsd.port
+
+
+@pytest.mark.benchmark(group="dns-server")
+def test_dns_server_plait(benchmark: Any, plait_server: int, workdir: Path) -> None:
+    _measure(benchmark, "plait", plait_server, workdir)
+
+
+@pytest.mark.benchmark(group="dns-server")
+def test_dns_server_nsd(benchmark: Any, nsd_server: int, workdir: Path) -> None:
+    _measure(benchmark, "nsd", nsd_server, workdir)
+
+
+@pytest.mark.benchmark(group="dns-server")
+def test_dns_server_twisted(benchmark: Any, twisted_server: int, workdir: Path) -> None:
+    _measure(benchmark, "twisted", twisted_server, workdir)
