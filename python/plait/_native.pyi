@@ -111,7 +111,10 @@ class DNSFormatError(ValueError):
     offset: int
 
 # Typed RDATA is a tuple of its fields in wire order (names as uncompressed wire bytes,
-# A/AAAA addresses as text, TXT as a tuple of strings, NSEC type lists as tuples of ints);
+# A/AAAA addresses as text, TXT as a tuple of strings, NSEC type lists as tuples of ints;
+# SVCB/HTTPS params as ((key, value), ...) with value a tuple of ints for mandatory, of bytes
+# for alpn, of address text for ipv4hint/ipv6hint, an int for port, None for
+# no-default-alpn, bytes otherwise; TSIG's time signed an int of 48 bits);
 # any other type's RDATA is its bytes (RFC 3597).
 _DNSRecord: TypeAlias = tuple[bytes, int, int, int, tuple[Any, ...] | bytes]
 _DNSQuestion: TypeAlias = tuple[bytes, int, int]

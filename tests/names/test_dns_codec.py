@@ -53,6 +53,8 @@ from plait.names import (
     Rcode,
     RRType,
 )
+from plait.names.constants import SvcParamKey
+from plait.names.rdata import HTTPS, SVCB, TSIG
 
 
 def N(text: str) -> Name:
@@ -279,3 +281,169 @@ def test_message_and_record_text() -> None:
     assert str(RR.make("x.example", Opaque(65280, b"\x01\x02"))) == "x.example. 3600 IN TYPE65280 \\# 2 0102"
     text = str(Message(id=3, flags=0x8400, questions=(Question(N("example.com"), RRType.MX),), answers=(rr,)))
     assert "rcode NOERROR" in text and "flags qr aa" in text and str(rr) in text
+
+
+# ---------------------------------------------------------------- SVCB, HTTPS, TSIG
+
+ECH = bytes.fromhex("000401020304")  # an ECHConfigList of one 4-byte config
+SVCB_CASES = [
+    # (type, dnspython text, the plait value); RFC 9460 Appendix D and the rest of the keys
+    ("SVCB", "0 foo.example.com.", SVCB(0, N("foo.example.com"))),
+    ("SVCB", "1 .", SVCB(1, N("."))),
+    ("SVCB", "16 foo.example.com. port=53", SVCB(16, N("foo.example.com"), ((3, 53),))),
+    ("SVCB", '1 foo.example.com. key667="hello\\210qoo"',
+     SVCB(1, N("foo.example.com"), ((667, b"hello\xd2qoo"),))),
+    ("SVCB", '1 foo.example.com. ipv6hint="2001:db8::1,2001:db8::53:1"',
+     SVCB(1, N("foo.example.com"), ((6, ("2001:db8::1", "2001:db8::53:1")),))),
+    ("SVCB", "16 foo.example.org. alpn=h2,h3-19 mandatory=ipv4hint,alpn ipv4hint=192.0.2.1",
+     SVCB(16, N("foo.example.org"), ((0, (1, 4)), (1, (b"h2", b"h3-19")), (4, ("192.0.2.1",))))),
+    ("SVCB", '16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"',
+     SVCB(16, N("foo.example.org"), ((1, (b"f\\oo,bar", b"h2")),))),
+    ("HTTPS", "1 . alpn=h3,h2 no-default-alpn port=8443 ipv4hint=192.0.2.1,192.0.2.2 ech="
+     + base64.b64encode(ECH).decode() + " ipv6hint=2001:db8::1 key65333",
+     HTTPS(1, N("."), ((1, (b"h3", b"h2")), (2, None), (3, 8443), (4, ("192.0.2.1", "192.0.2.2")),
+                       (5, ECH), (6, ("2001:db8::1",)), (65333, b"")))),
+    ("HTTPS", "0 svc.example.net.", HTTPS(0, N("svc.example.net"))),
+]
+MAC = bytes(range(32))
+TSIG_CASES = [
+    ("TSIG", "hmac-sha256. 1700000000 300 32 " + base64.b64encode(MAC).decode() + " 4242 NOERROR 0",
+     TSIG(N("hmac-sha256"), 1700000000, 300, MAC, 4242, 0)),
+    ("TSIG", 'hmac-sha1. 281474976710655 0 0 "" 1 BADTIME 6 AABlU/EA',
+     TSIG(N("hmac-sha1"), 2**48 - 1, 0, b"", 1, 18, bytes.fromhex("00006553f100"))),
+    ("TSIG", 'hmac-md5.sig-alg.reg.int. 5 10 0 "" 65535 BADSIG 0',
+     TSIG(N("hmac-md5.sig-alg.reg.int"), 5, 10, b"", 65535, 16)),
+]
+
+
+def _rdata_wire(value: object) -> bytes:
+    """The RDATA plait renders for ``value`` (read back out of a whole message)."""
+    assert isinstance(value, (SVCB, TSIG))
+    rr = RR.make("example.com", value)
+    section = {"additional": (rr,)} if isinstance(value, TSIG) else {"answers": (rr,)}
+    wire = Message(**section).to_wire()  # type: ignore[arg-type]
+    return wire[12 + 13 + 10:]  # header, owner example.com., type/class/ttl/rdlength
+
+
+@pytest.mark.parametrize(("rtype", "text", "value"), SVCB_CASES + TSIG_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(SVCB_CASES + TSIG_CASES)])
+def test_svcb_https_tsig_against_dnspython(rtype: str, text: str, value: object) -> None:
+    assert isinstance(value, (SVCB, TSIG))
+    theirs = dns.rdata.from_text("ANY" if rtype == "TSIG" else "IN", rtype, text)
+    # wire, both ways: plait renders dnspython's bytes, and reads dnspython's bytes back
+    assert _rdata_wire(value) == theirs.to_wire()
+    rt = dns.rdatatype.from_text(rtype)
+    generic = Opaque(rt, theirs.to_wire())
+    section = "additional" if rtype == "TSIG" else "answers"
+    msg = Message(**{section: (RR.make("example.com", generic),)})  # type: ignore[arg-type]
+    parsed = Message.from_wire(msg.to_wire())
+    assert getattr(parsed, section)[0].rdata == value
+    # text, both ways: plait reads dnspython's text, dnspython reads plait's
+    assert type(value).from_text(text) == value
+    assert type(value).from_text(theirs.to_text()) == value
+    assert dns.rdata.from_text(theirs.rdclass, rt, value.to_text()) == theirs
+    if isinstance(value, TSIG):
+        assert value.to_text() == theirs.to_text()
+
+
+def test_svcb_params_are_sorted_and_typed() -> None:
+    rd = SVCB(1, N("."), [(4, ["192.0.2.1"]), (0, [4, 1]), (1, [b"h2"])])  # type: ignore[list-item]
+    assert rd.params == ((0, (1, 4)), (1, (b"h2",)), (4, ("192.0.2.1",)))
+    assert rd.param(SvcParamKey.ALPN) == (b"h2",)
+    with pytest.raises(KeyError):
+        rd.param(SvcParamKey.PORT)
+    with pytest.raises(ValueError, match="twice"):
+        SVCB(1, N("."), ((3, 1), (3, 2)))
+    assert rd.to_text() == '1 . mandatory=alpn,ipv4hint alpn="h2" ipv4hint=192.0.2.1'
+
+
+def test_svcb_text_escapes_round_trip() -> None:
+    ids = (b"a,b", b"c\\d", b'q"x', b"\x00\xff", b"sp ace")
+    rd = HTTPS(1, N("svc.example"), ((1, ids), (9, b"x,\\\"y\x01")))
+    assert HTTPS.from_text(rd.to_text()) == rd
+    assert dns.rdata.from_text("IN", "HTTPS", rd.to_text()).to_wire() == _rdata_wire(rd)
+
+
+def _svcb_rdata(params: bytes) -> bytes:
+    rdata = b"\x00\x01\x00" + params  # priority 1, target the root
+    owner = b"\x00"
+    return (struct.pack("!6H", 1, 0x8000, 0, 1, 0, 0) + owner
+            + struct.pack("!HHIH", 64, 1, 0, len(rdata)) + rdata)
+
+
+@pytest.mark.parametrize(("params", "what"), [
+    (b"\x00\x03\x00\x02\x00\x35\x00\x01\x00\x03\x02h2", "strictly increasing"),
+    (b"\x00\x03\x00\x02\x00\x35\x00\x03\x00\x02\x00\x36", "strictly increasing"),
+    (b"\x00\x03\x00\x09\x00\x35", "past its RDATA"),
+    (b"\x00\x03\x00\x03\x00\x35\x01", "port"),
+    (b"\x00\x01\x00\x00", "alpn"),
+    (b"\x00\x01\x00\x02\x05h", "alpn"),
+    (b"\x00\x04\x00\x05\x01\x02\x03\x04\x05", "ipv4hint"),
+    (b"\x00\x06\x00\x04\x01\x02\x03\x04", "ipv6hint"),
+    (b"\x00\x02\x00\x01\x01", "no-default-alpn"),
+    (b"\x00\x00\x00\x04\x00\x03\x00\x01", "mandatory"),
+    (b"\x00\x00\x00\x02\x00\x00", "mandatory"),
+    (b"\x00\x05\x00\x00", "ech"),
+    (b"\x00\x03\x00", "truncated"),
+])
+def test_malformed_svcb_is_a_format_error(params: bytes, what: str) -> None:
+    with pytest.raises(DNSFormatError, match=what):
+        Message.from_wire(_svcb_rdata(params))
+
+
+@pytest.mark.parametrize(("rdata", "what"), [
+    (SVCB(1, N("."), ((1, ()),)), "alpn"),
+    (SVCB(1, N("."), ((1, (b"",)),)), "alpn"),
+    (SVCB(1, N("."), ((1, (b"x" * 256,)),)), "255"),
+    (SVCB(1, N("."), ((0, (0, 1)),)), "mandatory"),
+    (SVCB(1, N("."), ((4, ("192.0.2.300",)),)), "IPv4"),
+    (SVCB(1, N("."), ((6, ("192.0.2.1",)),)), "IPv6"),
+    (SVCB(1, N("."), ((2, b"x"),)), "no-default-alpn"),
+    (SVCB(1, N("."), ((3, 70000),)), "out of range"),
+    (SVCB(1, N("."), ((5, b""),)), "ech"),
+    (TSIG(N("hmac-sha256"), 2**48, 300, b"", 1, 0), "48 bits"),
+])
+def test_unrenderable_svcb_and_tsig(rdata: object, what: str) -> None:
+    assert isinstance(rdata, (SVCB, TSIG))
+    section = "additional" if isinstance(rdata, TSIG) else "answers"
+    with pytest.raises(DNSRenderError, match=what):
+        Message(**{section: (RR.make("example.com", rdata),)}).to_wire()  # type: ignore[arg-type]
+
+
+def test_tsig_signed_message_re_renders_byte_identical() -> None:
+    import dns.tsigkeyring
+    keyring = dns.tsigkeyring.from_text({"key.example.": base64.b64encode(b"k" * 32).decode()})
+    query = dns.message.make_query("example.com.", "SOA", use_edns=0, payload=1232)
+    query.use_tsig(keyring, algorithm="hmac-sha256")
+    wire = query.to_wire()
+    msg = Message.from_wire(wire)
+    (rr,) = msg.additional
+    assert rr.rtype == RRType.TSIG and rr.rclass == 255 and rr.name == N("key.example")
+    assert isinstance(rr.rdata, TSIG) and rr.rdata.algorithm == N("hmac-sha256")
+    assert msg.edns is not None and msg.edns.udp_size == 1232
+    again = msg.to_wire()
+    assert again == wire  # OPT before TSIG, TSIG last, nothing compressed in its RDATA
+    dns.message.from_wire(again, keyring=keyring)  # dnspython verifies the MAC
+    # TSIG survives truncation and stays last.
+    big = Message(id=7, flags=0x8000, answers=tuple(
+        RR.make(f"h{i}.example.com", A("192.0.2.1")) for i in range(60)),
+        additional=msg.additional, edns=msg.edns)
+    cut = Message.from_wire(big.to_wire(max_size=512))
+    assert cut.tc and cut.additional == msg.additional and len(big.to_wire(max_size=512)) <= 512
+
+
+def test_tsig_must_be_last_and_additional() -> None:
+    tsig = RR.make("key", TSIG(N("hmac-sha256"), 1, 300, b"", 1, 0), ttl=0, rclass=255)
+    a = RR.make("a.example", A("192.0.2.1"))
+    for msg in (Message(additional=(tsig, a)), Message(answers=(tsig,)), Message(authority=(tsig,))):
+        with pytest.raises(DNSRenderError, match="TSIG"):
+            msg.to_wire()
+    wire = Message(additional=(a, tsig)).to_wire()
+    # swap the two additional records on the wire: TSIG first is a format error
+    a_wire = Message(additional=(a,)).to_wire()[12:]
+    t_wire = wire[12 + len(a_wire):]
+    with pytest.raises(DNSFormatError, match="TSIG"):
+        Message.from_wire(wire[:12] + t_wire + a_wire)
+    head = struct.pack("!6H", 0, 0, 0, 1, 0, 0)
+    with pytest.raises(DNSFormatError, match="TSIG"):
+        Message.from_wire(head + t_wire)

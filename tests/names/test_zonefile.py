@@ -44,6 +44,7 @@ from plait.names import (
     load_zone,
     parse_zone,
 )
+from plait.names.rdata import HTTPS, SVCB, TSIG
 from plait.names.zonefile import MAX_INCLUDE_DEPTH, rdata_from_text
 
 KEY = base64.b64encode(bytes(range(64))).decode()
@@ -92,6 +93,11 @@ nsec NSEC next.example.com. A MX RRSIG NSEC TYPE65534
 nsec3 NSEC3 1 1 12 AABB 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG
 nsec3b NSEC3 1 0 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR
 dname DNAME example.net.
+_dns SVCB 1 dns ( alpn=dot,doq port=853 ipv4hint=192.0.2.53
+                 mandatory=port,alpn )
+_dns SVCB 0 alias.example.net.
+@ HTTPS 1 . alpn="h2,h3" no-default-alpn ech=AAQBAgME ipv6hint=2001:db8::1,2001:db8::2
+svc HTTPS 2 svc2 key65000="a\,b" key9 alpn=h2
 ptr.example.com. PTR www
 opaque TYPE65534 \# 3 abcdef
 opaque2 CLASS1 TYPE65000 \# 0
@@ -167,6 +173,11 @@ def test_zone_equals_dnspython(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         Name.from_text("target-12.example.com."))
     assert ("a.0.rev.example.com.", RRType.PTR) in by_name
     assert by_name["escaped\\.dot.example.com.", RRType.A].name.labels[0] == b"escaped.dot"
+    assert by_name["example.com.", RRType.HTTPS].rdata == HTTPS(1, Name.from_text("."), (
+        (1, (b"h2", b"h3")), (2, None), (5, b"\x00\x04\x01\x02\x03\x04"),
+        (6, ("2001:db8::1", "2001:db8::2"))))
+    assert by_name["svc.example.com.", RRType.HTTPS].rdata == HTTPS(
+        2, Name.from_text("svc2.example.com."), ((1, (b"h2",)), (9, b""), (65000, b"a,b")))
 
 
 def test_parse_zone_string_origin_and_include_relative_to_file(tmp_path: Path) -> None:
@@ -209,6 +220,12 @@ SAMPLES = [
     NSEC3(1, 1, 12, b"\xaa\xbb", bytes(range(20)), (1, 46)), NSEC3(1, 0, 0, b"", b"\x01", ()),
     NSEC3PARAM(1, 0, 10, b"\xaa"), NSEC3PARAM(1, 0, 0, b""),
     Opaque(65534, b"\xab\xcd"), Opaque(65535, b""),
+    SVCB(0, Name.from_text("alias.example.")),
+    SVCB(3, Name.from_text("."), ((0, (1,)), (1, (b"h2", b"a,b\\c")), (3, 853), (7, b"/q{?dns}"))),
+    HTTPS(1, Name.from_text("s.example."), ((1, (b"h3",)), (2, None), (4, ("192.0.2.1",)),
+                                            (5, b"\x00\x02ab"), (6, ("::1",)), (666, b"\x00 \""))),
+    TSIG(Name.from_text("hmac-sha256."), 1700000000, 300, bytes(32), 1, 0),
+    TSIG(Name.from_text("hmac-sha256."), 2**48 - 1, 0, b"", 65535, 18, b"\x01\x02\x03"),
 ]
 
 
@@ -220,12 +237,13 @@ def test_every_typed_class_has_a_sample() -> None:
 def test_round_trip(rdata: object) -> None:
     assert isinstance(rdata, (A, AAAA, NS, CNAME, DNAME, PTR, SOA, MX, TXT, SRV, NAPTR, HINFO,
                               RP, AFSDB, SSHFP, TLSA, CAA, DS, DNSKEY, RRSIG, NSEC, NSEC3,
-                              NSEC3PARAM, Opaque))
+                              NSEC3PARAM, SVCB, TSIG, Opaque))
     for rr in (RR.make("owner.example.", rdata, ttl=77),
                RR.make("w\\ eird\\046.example.", rdata, ttl=0, rclass=3)):
         again = RR.from_text(str(rr))
         assert again == rr
-        assert Message(answers=(again,)).to_wire() == Message(answers=(rr,)).to_wire()
+        # additional: the one section where every type may go (TSIG must)
+        assert Message(additional=(again,)).to_wire() == Message(additional=(rr,)).to_wire()
     if not isinstance(rdata, Opaque):
         assert type(rdata).from_text(rdata.to_text()) == rdata
     assert rdata_from_text(rdata.type_code(), rdata.to_text()) == rdata
@@ -272,6 +290,29 @@ ERRORS = [
     ("$TTL 60\na.example. A\n", 2, "missing data"),
     ("$TTL 60\nx" + "a" * 64 + ".example. A 192.0.2.1\n", 2, "bad name"),
     ("$TTL 60\na.example. TXT \"" + "x" * 256 + "\"\n", 2, "255"),
+    ("$TTL 60\n\na.example. SVCB 1 . port=53 port=54\n", 3, "given twice"),
+    ("$TTL 60\na.example. SVCB 1 . bogus=1\n", 2, "unknown SVCB parameter key 'bogus'"),
+    ("$TTL 60\na.example. SVCB 1 . key01=x\n", 2, "unknown SVCB parameter key"),
+    ("$TTL 60\na.example. SVCB 1 . key65536=x\n", 2, "unknown SVCB parameter key"),
+    ("$TTL 60\na.example. SVCB 1 . port=x\n", 2, "bad SVCB port"),
+    ("$TTL 60\na.example. SVCB 1 . port=65536\n", 2, "bad SVCB port"),
+    ("$TTL 60\na.example. SVCB 1 . alpn\n", 2, "needs a value"),
+    ("$TTL 60\na.example. SVCB 1 . alpn=h2,,h3\n", 2, "1 to 255"),
+    ("$TTL 60\na.example. SVCB 1 . alpn=h2\\\\x\n", 2, "bad escape"),
+    ("$TTL 60\na.example. SVCB 1 . no-default-alpn\n", 2, "without alpn"),
+    ("$TTL 60\na.example. SVCB 1 . alpn=h2 no-default-alpn=x\n", 2, "takes no value"),
+    ("$TTL 60\na.example. SVCB 1 . mandatory=port\n", 2, "mandatory key 3"),
+    ("$TTL 60\na.example. SVCB 1 . mandatory=mandatory\n", 2, "mandatory key 0"),
+    ("$TTL 60\na.example. SVCB 1 . ipv4hint=192.0.2.1,::1\n", 2, "bad address"),
+    ("$TTL 60\na.example. SVCB 1 . ipv6hint=192.0.2.1\n", 2, "bad address"),
+    ("$TTL 60\na.example. SVCB 1 . ech=!!\n", 2, "base64"),
+    ("$TTL 60\na.example. SVCB 0 . port=53\n", 2, "AliasMode"),
+    ("$TTL 60\na.example. SVCB 1 . \"port=53\"\n", 2, "not key=value"),
+    ("$TTL 60\na.example. SVCB 1 . key3=\\001\n", 2, "bad key3 value"),
+    ("$TTL 60\na.example. TSIG hmac-sha256. 1 300 2 AAAA 1 NOERROR 0\n", 2, "MAC is 3 bytes"),
+    ("$TTL 60\na.example. TSIG hmac-sha256. 1 300 0 \"\" 1 BOGUS 0\n", 2, "bad TSIG error"),
+    ("$TTL 60\na.example. TSIG hmac-sha256. 281474976710656 3 0 \"\" 1 0 0\n", 2, "48 bits"),
+    ("$TTL 60\na.example. TSIG hmac-sha256. 1 3 0 \"\" 1 0 2 AAAA\n", 2, "other data is 3"),
 ]
 
 

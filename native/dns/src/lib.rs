@@ -11,9 +11,11 @@ mod error;
 mod message;
 mod name;
 mod rdata;
+mod svcb;
 mod wire;
 
 pub use error::{FormatError, RenderError};
 pub use message::{Edns, Header, Message, Question, Record};
 pub use name::{Name, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use rdata::{rtype, RData};
+pub use svcb::{key as svc_key, SvcParam};

@@ -189,14 +189,22 @@ impl Message {
             let qclass = r.u16("truncated question")?;
             msg.questions.push(Question { name, qtype, qclass });
         }
-        for _ in 0..an {
-            msg.answers.push(read_record(&mut r)?.1);
-        }
-        for _ in 0..ns {
-            msg.authority.push(read_record(&mut r)?.1);
-        }
-        for _ in 0..ar {
+        for _ in 0..an + ns {
             let (at, rec) = read_record(&mut r)?;
+            if rec.rtype == rtype::TSIG {
+                return Err(FormatError::new(at, "TSIG record outside the additional section"));
+            }
+            if msg.answers.len() < an {
+                msg.answers.push(rec);
+            } else {
+                msg.authority.push(rec);
+            }
+        }
+        for i in 0..ar {
+            let (at, rec) = read_record(&mut r)?;
+            if rec.rtype == rtype::TSIG && i + 1 != ar {
+                return Err(FormatError::new(at, "TSIG record is not the last record"));
+            }
             if rec.rtype != rtype::OPT {
                 msg.additional.push(rec);
                 continue;
@@ -246,7 +254,25 @@ impl Message {
             return Err(RenderError::new("rcode over 12 bits"));
         }
         let limit = max_size.unwrap_or(65535).min(65535);
-        let opt_len = self.edns.as_ref().map_or(0, Edns::wire_len);
+        // A TSIG record goes last, after OPT (RFC 8945 §5.1), and is never dropped.
+        let (additional, tsig) = match self.additional.split_last() {
+            Some((last, rest)) if last.rtype == rtype::TSIG => (rest, Some(last)),
+            _ => (&self.additional[..], None),
+        };
+        if [&self.answers, &self.authority].iter().any(|s| s.iter().any(|r| r.rtype == rtype::TSIG))
+            || additional.iter().any(|r| r.rtype == rtype::TSIG)
+        {
+            return Err(RenderError::new("a TSIG record must be the last additional record"));
+        }
+        let tsig_len = match tsig {
+            None => 0,
+            Some(rec) => {
+                let mut scratch = Writer::with_capacity(64);
+                scratch.record(rec)?;
+                scratch.buf.len()
+            }
+        };
+        let opt_len = self.edns.as_ref().map_or(0, Edns::wire_len) + tsig_len;
         let mut w = Writer::with_capacity(512);
         w.buf.extend_from_slice(&h.id.to_be_bytes());
         w.buf.extend_from_slice(&((h.flags & 0xFFF0) | (h.rcode & 0xF)).to_be_bytes());
@@ -262,7 +288,7 @@ impl Message {
         let budget = limit - opt_len;
         let mut counts = [self.questions.len(), 0, 0, 0];
         let mut truncated = false;
-        let sections = [&self.answers, &self.authority, &self.additional];
+        let sections = [&self.answers[..], &self.authority[..], additional];
         'sections: for (i, section) in sections.iter().enumerate() {
             let mut start = 0;
             while start < section.len() {
@@ -303,6 +329,10 @@ impl Message {
                 w.buf.extend_from_slice(&(data.len() as u16).to_be_bytes());
                 w.buf.extend_from_slice(data);
             }
+            counts[3] += 1;
+        }
+        if let Some(rec) = tsig {
+            w.record(rec)?;
             counts[3] += 1;
         }
         if w.buf.len() > 65535 {
@@ -401,5 +431,57 @@ impl Writer {
         let len = u16::try_from(self.buf.len() - len_at - 2).map_err(|_| RenderError::new("RDATA over 65535 bytes"))?;
         self.buf[len_at..len_at + 2].copy_from_slice(&len.to_be_bytes());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(name: &str, rtype: u16, rdata: RData) -> Record {
+        Record { name: Name::from_text(name).unwrap(), rtype, class: 255, ttl: 0, rdata }
+    }
+
+    fn tsig() -> Record {
+        rec(
+            "key.",
+            rtype::TSIG,
+            RData::Tsig {
+                algorithm: Name::from_text("hmac-sha256.").unwrap(),
+                time_signed: (1 << 48) - 1,
+                fudge: 300,
+                mac: vec![7; 32],
+                original_id: 9,
+                error: 0,
+                other: vec![],
+            },
+        )
+    }
+
+    #[test]
+    fn tsig_goes_after_opt_and_round_trips() {
+        let a = rec("a.example.", rtype::A, RData::A("192.0.2.1".parse().unwrap()));
+        let msg = Message {
+            additional: vec![a, tsig()],
+            edns: Some(Edns { udp_size: 1232, ..Edns::default() }),
+            ..Message::default()
+        };
+        let wire = msg.render(None).unwrap();
+        assert_eq!(Message::parse(&wire).unwrap(), msg);
+        // the last record on the wire is the TSIG: its owner `key.` sits right after OPT
+        let opt_at = wire.windows(3).position(|w| w == [0, 0, 41]).unwrap();
+        assert_eq!(&wire[opt_at + 11..opt_at + 16], b"\x03key\x00");
+    }
+
+    #[test]
+    fn tsig_anywhere_else_is_refused() {
+        let a = rec("a.example.", rtype::A, RData::A("192.0.2.1".parse().unwrap()));
+        for msg in [
+            Message { additional: vec![tsig(), a.clone()], ..Message::default() },
+            Message { answers: vec![tsig()], ..Message::default() },
+            Message { authority: vec![tsig()], ..Message::default() },
+        ] {
+            assert!(msg.render(None).is_err());
+        }
     }
 }

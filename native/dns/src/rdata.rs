@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::error::{FormatError, RenderError};
 use crate::message::Writer;
 use crate::name::Name;
+use crate::svcb::{read_params, write_params, SvcParam};
 use crate::wire::Reader;
 
 /// Record type numbers.
@@ -33,7 +34,10 @@ pub mod rtype {
     pub const NSEC3: u16 = 50;
     pub const NSEC3PARAM: u16 = 51;
     pub const TLSA: u16 = 52;
+    pub const SVCB: u16 = 64;
+    pub const HTTPS: u16 = 65;
     pub const SPF: u16 = 99;
+    pub const TSIG: u16 = 250;
     pub const CAA: u16 = 257;
 }
 
@@ -84,6 +88,10 @@ pub enum RData {
     Nsec3 { algorithm: u8, flags: u8, iterations: u16, salt: Vec<u8>, next: Vec<u8>, types: Vec<u16> },
     /// NSEC3 parameters.
     Nsec3param { algorithm: u8, flags: u8, iterations: u16, salt: Vec<u8> },
+    /// Service binding, SVCB or HTTPS (RFC 9460): params in strictly increasing key order.
+    Svcb { priority: u16, target: Name, params: Vec<SvcParam> },
+    /// Transaction signature (RFC 8945); `time_signed` is 48 bits.
+    Tsig { algorithm: Name, time_signed: u64, fudge: u16, mac: Vec<u8>, original_id: u16, error: u16, other: Vec<u8> },
     /// Any other type: the RDATA bytes as received (RFC 3597).
     Opaque(Vec<u8>),
 }
@@ -264,6 +272,23 @@ impl RData {
                 iterations: r.u16(T)?,
                 salt: r.char_string()?.to_vec(),
             },
+            rtype::SVCB | rtype::HTTPS => RData::Svcb {
+                priority: r.u16(T)?,
+                target: Name::read(r)?,
+                params: read_params(r)?,
+            },
+            rtype::TSIG => {
+                let algorithm = Name::read(r)?;
+                let time_signed = (u64::from(r.u16(T)?) << 32) | u64::from(r.u32(T)?);
+                let fudge = r.u16(T)?;
+                let mac_len = r.u16(T)? as usize;
+                let mac = r.bytes(mac_len, "TSIG MAC runs past its RDATA")?.to_vec();
+                let original_id = r.u16(T)?;
+                let error = r.u16(T)?;
+                let other_len = r.u16(T)? as usize;
+                let other = r.bytes(other_len, "TSIG other data runs past its RDATA")?.to_vec();
+                RData::Tsig { algorithm, time_signed, fudge, mac, original_id, error, other }
+            }
             _ => RData::Opaque(r.bytes(rdlen, T)?.to_vec()),
         })
     }
@@ -371,6 +396,29 @@ impl RData {
                 w.buf.extend_from_slice(&[*algorithm, *flags]);
                 w.buf.extend_from_slice(&iterations.to_be_bytes());
                 w.char_string(salt)?;
+            }
+            RData::Svcb { priority, target, params } => {
+                w.buf.extend_from_slice(&priority.to_be_bytes());
+                w.name(target, false);
+                write_params(&mut w.buf, params)?;
+            }
+            RData::Tsig { algorithm, time_signed, fudge, mac, original_id, error, other } => {
+                if *time_signed >> 48 != 0 {
+                    return Err(RenderError::new("TSIG time signed over 48 bits"));
+                }
+                w.name(algorithm, false);
+                w.buf.extend_from_slice(&((*time_signed >> 32) as u16).to_be_bytes());
+                w.buf.extend_from_slice(&(*time_signed as u32).to_be_bytes());
+                w.buf.extend_from_slice(&fudge.to_be_bytes());
+                let mac_len = u16::try_from(mac.len()).map_err(|_| RenderError::new("TSIG MAC over 65535 bytes"))?;
+                w.buf.extend_from_slice(&mac_len.to_be_bytes());
+                w.buf.extend_from_slice(mac);
+                w.buf.extend_from_slice(&original_id.to_be_bytes());
+                w.buf.extend_from_slice(&error.to_be_bytes());
+                let other_len =
+                    u16::try_from(other.len()).map_err(|_| RenderError::new("TSIG other data over 65535 bytes"))?;
+                w.buf.extend_from_slice(&other_len.to_be_bytes());
+                w.buf.extend_from_slice(other);
             }
             RData::Opaque(bytes) => w.buf.extend_from_slice(bytes),
         }

@@ -5,7 +5,9 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use plait_dns::{rtype, Edns, FormatError, Header, Message, Name, Question, RData, Record};
+use plait_dns::{
+    rtype, svc_key, Edns, FormatError, Header, Message, Name, Question, RData, Record, SvcParam,
+};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -58,9 +60,70 @@ fn types_tuple<'py>(py: Python<'py>, types: &[u16]) -> PyResult<Bound<'py, PyAny
     Ok(PyTuple::new(py, types)?.into_any())
 }
 
+/// SvcParams as ``((key, value), ...)``: value a tuple of ints (mandatory), of bytes (alpn),
+/// of address text (ipv4hint, ipv6hint), an int (port), None (no-default-alpn), else bytes.
+fn svc_params_obj<'py>(py: Python<'py>, params: &[SvcParam]) -> PyResult<Bound<'py, PyAny>> {
+    let mut items = Vec::with_capacity(params.len());
+    for p in params {
+        let value = match p {
+            SvcParam::Mandatory(keys) => PyTuple::new(py, keys)?.into_any(),
+            SvcParam::Alpn(ids) => {
+                let ids = ids
+                    .iter()
+                    .map(|i| new_bytes(py, i))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyTuple::new(py, ids)?.into_any()
+            }
+            SvcParam::NoDefaultAlpn => py.None().into_bound(py),
+            SvcParam::Port(port) => int(py, port)?,
+            SvcParam::Ipv4Hint(addrs) => {
+                PyTuple::new(py, addrs.iter().map(|a| a.to_string()))?.into_any()
+            }
+            SvcParam::Ipv6Hint(addrs) => {
+                PyTuple::new(py, addrs.iter().map(|a| a.to_string()))?.into_any()
+            }
+            SvcParam::Ech(d) | SvcParam::Unknown(_, d) => new_bytes(py, d)?,
+        };
+        items.push(PyTuple::new(py, [int(py, p.key())?, value])?.into_any());
+    }
+    Ok(PyTuple::new(py, items)?.into_any())
+}
+
 fn rdata_obj<'py>(py: Python<'py>, rdata: &RData) -> PyResult<Bound<'py, PyAny>> {
     let b = |d: &[u8]| new_bytes(py, d);
     match rdata {
+        RData::Svcb {
+            priority,
+            target,
+            params,
+        } => tuple(
+            py,
+            vec![
+                int(py, priority)?,
+                name_obj(py, target)?,
+                svc_params_obj(py, params)?,
+            ],
+        ),
+        RData::Tsig {
+            algorithm,
+            time_signed,
+            fudge,
+            mac,
+            original_id,
+            error,
+            other,
+        } => tuple(
+            py,
+            vec![
+                name_obj(py, algorithm)?,
+                int(py, time_signed)?,
+                int(py, fudge)?,
+                b(mac)?,
+                int(py, original_id)?,
+                int(py, error)?,
+                b(other)?,
+            ],
+        ),
         RData::Opaque(d) => b(d),
         RData::A(a) => tuple(py, vec![PyString::new(py, &a.to_string()).into_any()]),
         RData::Aaaa(a) => tuple(py, vec![PyString::new(py, &a.to_string()).into_any()]),
@@ -329,6 +392,44 @@ fn types_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u16>> {
     obj.try_iter()?.map(|t| t?.extract::<u16>()).collect()
 }
 
+fn addrs_arg<A: std::str::FromStr>(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<A>> {
+    obj.try_iter()?
+        .map(|a| {
+            let text: String = a?.extract()?;
+            text.parse::<A>()
+                .map_err(|_| bad(&format!("bad {what} address {text:?}")))
+        })
+        .collect()
+}
+
+fn svc_params_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<SvcParam>> {
+    let mut out = Vec::new();
+    for item in obj.try_iter()? {
+        let (key, value): (u16, Bound<'_, PyAny>) = item?.extract()?;
+        out.push(match key {
+            svc_key::MANDATORY => SvcParam::Mandatory(types_arg(&value)?),
+            svc_key::ALPN => SvcParam::Alpn(
+                value
+                    .try_iter()?
+                    .map(|i| bytes_arg(&i?))
+                    .collect::<PyResult<_>>()?,
+            ),
+            svc_key::NO_DEFAULT_ALPN => {
+                if !value.is_none() {
+                    return Err(bad("SVCB no-default-alpn takes no value (None)"));
+                }
+                SvcParam::NoDefaultAlpn
+            }
+            svc_key::PORT => SvcParam::Port(value.extract()?),
+            svc_key::IPV4HINT => SvcParam::Ipv4Hint(addrs_arg(&value, "IPv4")?),
+            svc_key::ECH => SvcParam::Ech(bytes_arg(&value)?),
+            svc_key::IPV6HINT => SvcParam::Ipv6Hint(addrs_arg(&value, "IPv6")?),
+            _ => SvcParam::Unknown(key, bytes_arg(&value)?),
+        });
+    }
+    Ok(out)
+}
+
 fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
     if let Ok(bytes) = obj.cast::<PyBytes>() {
         return Ok(RData::Opaque(bytes.as_bytes().to_vec()));
@@ -519,6 +620,26 @@ fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
                 flags: f(1)?.extract()?,
                 iterations: f(2)?.extract()?,
                 salt: bytes_arg(&f(3)?)?,
+            }
+        }
+        rtype::SVCB | rtype::HTTPS => {
+            want(3)?;
+            RData::Svcb {
+                priority: f(0)?.extract()?,
+                target: name_arg(&f(1)?)?,
+                params: svc_params_arg(&f(2)?)?,
+            }
+        }
+        rtype::TSIG => {
+            want(7)?;
+            RData::Tsig {
+                algorithm: name_arg(&f(0)?)?,
+                time_signed: f(1)?.extract()?,
+                fudge: f(2)?.extract()?,
+                mac: bytes_arg(&f(3)?)?,
+                original_id: f(4)?.extract()?,
+                error: f(5)?.extract()?,
+                other: bytes_arg(&f(6)?)?,
             }
         }
         _ => return Err(bad(&format!("type {rt} has no typed RDATA: give bytes"))),

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 
 from ._tokenizer import Token, ZoneFileError, decode_escapes
-from .constants import RRClass, RRType
+from .constants import Rcode, RRClass, RRType, SvcParamKey
 from .name import Name
 from .rdata import (
     AAAA,
@@ -20,6 +20,7 @@ from .rdata import (
     DNSKEY,
     DS,
     HINFO,
+    HTTPS,
     MX,
     NAPTR,
     NS,
@@ -34,11 +35,14 @@ from .rdata import (
     SPF,
     SRV,
     SSHFP,
+    SVCB,
     TLSA,
+    TSIG,
     TXT,
     A,
     Opaque,
     RData,
+    SvcValue,
 )
 
 __all__ = ["Fields", "class_from_text", "parse_rdata", "parse_ttl", "type_from_text"]
@@ -273,6 +277,181 @@ _PARSERS: dict[type[RData], Callable[[Fields], RData]] = {
 }
 
 
+# ---------------------------------------------------------------- SVCB / HTTPS (RFC 9460)
+
+_SVC_KEYS = {k.name.lower().replace("_", "-"): int(k) for k in SvcParamKey}
+_SVC_KEYS.update({"dohpath": 7, "ohttp": 8})  # RFC 9461 and RFC 9540: kept as bytes here
+_SVC_KEY_RE = re.compile(r"key(0|[1-9]\d{0,4})")
+
+
+def _svc_key(f: Fields, text: str) -> tuple[int, bool]:
+    """A key number from its name or ``keyNNNNN``; True if it was given as a number."""
+    if text in _SVC_KEYS:
+        return _SVC_KEYS[text], False
+    m = _SVC_KEY_RE.fullmatch(text)
+    if m is None or int(m.group(1)) > 0xFFFF:
+        raise f.error(f"unknown SVCB parameter key {text!r}")
+    return int(m.group(1)), True
+
+
+def _svc_split(f: Fields, data: bytes) -> list[bytes]:
+    """A value list: items split at commas, ``\\,`` and ``\\\\`` escaped (RFC 9460 A.1)."""
+    items, cur, i = [], bytearray(), 0
+    while i < len(data):
+        c = data[i]
+        if c == 0x5C:
+            if i + 1 >= len(data) or data[i + 1] not in b",\\":
+                raise f.error("bad escape in an SVCB value list")
+            cur.append(data[i + 1])
+            i += 2
+            continue
+        if c == 0x2C:
+            items.append(bytes(cur))
+            cur.clear()
+        else:
+            cur.append(c)
+        i += 1
+    items.append(bytes(cur))
+    return items
+
+
+def _svc_addresses(f: Fields, key: int, text: str) -> tuple[str, ...]:
+    factory = ipaddress.IPv4Address if key == SvcParamKey.IPV4HINT else ipaddress.IPv6Address
+    try:
+        return tuple(str(factory(a)) for a in text.split(","))
+    except ValueError:
+        raise f.error(f"bad address in {text!r}") from None
+
+
+def _svc_value(f: Fields, key: int, raw: str | None) -> SvcValue:
+    """The typed value of ``key`` from its text (escapes not yet decoded; None if absent)."""
+    try:
+        data = decode_escapes(raw) if raw is not None else b""
+    except ValueError as exc:
+        raise f.error(f"bad SVCB value: {exc}") from None
+    name = next((n for n, k in _SVC_KEYS.items() if k == key), f"key{key}")
+    if key in (SvcParamKey.NO_DEFAULT_ALPN, 8):
+        if data:
+            raise f.error(f"SVCB {name} takes no value")
+        return None
+    if key > SvcParamKey.IPV6HINT:
+        return data
+    if not data:
+        raise f.error(f"SVCB {name} needs a value")
+    text = data.decode("utf-8", "replace")
+    if key == SvcParamKey.MANDATORY:
+        return tuple(_svc_key(f, k)[0] for k in text.split(","))
+    if key == SvcParamKey.ALPN:
+        ids = _svc_split(f, data)
+        if any(not i or len(i) > 255 for i in ids):
+            raise f.error("SVCB alpn ids must be 1 to 255 bytes")
+        return tuple(ids)
+    if key == SvcParamKey.PORT:
+        if not text.isdigit() or int(text) > 0xFFFF:
+            raise f.error(f"bad SVCB port {text!r}")
+        return int(text)
+    if key == SvcParamKey.ECH:
+        try:
+            return base64.b64decode(text, validate=True)
+        except binascii.Error:
+            raise f.error("bad SVCB ech: not base64") from None
+    return _svc_addresses(f, key, text)
+
+
+def _svc_generic(f: Fields, key: int, raw: str | None) -> SvcValue:
+    """A key 0 to 6 written ``keyN=``: its value is the wire bytes, read by the native codec."""
+    try:
+        data = decode_escapes(raw) if raw is not None else b""
+    except ValueError as exc:
+        raise f.error(f"bad SVCB value: {exc}") from None
+    wire = b"\x00\x01\x00" + key.to_bytes(2, "big") + len(data).to_bytes(2, "big") + data
+    from .message import RR, Message
+    try:
+        msg = Message(answers=(RR(Name(b"\x00"), RRType.SVCB, RRClass.IN, 0,
+                                  Opaque(RRType.SVCB, wire)),))
+        rdata = Message.from_wire(msg.to_wire()).answers[0].rdata
+    except ValueError as exc:
+        raise f.error(f"bad key{key} value: {exc}") from None
+    assert isinstance(rdata, SVCB)
+    return rdata.params[0][1]
+
+
+def _svcb(cls: type[SVCB]) -> Callable[[Fields], RData]:
+    def parse(f: Fields) -> RData:
+        priority = f.num("priority", 16)
+        target = f.name("target")
+        params: dict[int, SvcValue] = {}
+        while f.more():
+            tok = f.next("parameter")
+            if tok.quoted:
+                raise f.error(f"SVCB parameter {tok.text!r} is not key=value")
+            key_text, eq, raw = tok.text.partition("=")
+            value: str | None = raw if eq else None
+            if eq and not raw and f.more() and f.tokens[f.pos].quoted:
+                value = f.next("value").text  # key="quoted value"
+            if "\\" in key_text or not key_text:
+                raise f.error(f"bad SVCB parameter {tok.text!r}")
+            key, numeric = _svc_key(f, key_text)
+            if key in params:
+                raise f.error(f"SVCB parameter {key_text} given twice")
+            if numeric and key <= SvcParamKey.IPV6HINT:
+                params[key] = _svc_generic(f, key, value)
+            else:
+                params[key] = _svc_value(f, key, value)
+        if priority == 0 and params:
+            raise f.error("SVCB AliasMode (priority 0) takes no parameters")
+        mandatory = params.get(SvcParamKey.MANDATORY)
+        keys: tuple[int, ...] = mandatory if isinstance(mandatory, tuple) else ()  # type: ignore[assignment]
+        for key in keys:
+            if key == SvcParamKey.MANDATORY or key not in params:
+                raise f.error(f"SVCB mandatory key {key} is not among the parameters")
+        if len(set(keys)) != len(keys):
+            raise f.error("SVCB mandatory lists a key twice")
+        if SvcParamKey.NO_DEFAULT_ALPN in params and SvcParamKey.ALPN not in params:
+            raise f.error("SVCB no-default-alpn without alpn")
+        return cls(priority, target, tuple(params.items()))
+    return parse
+
+
+# ---------------------------------------------------------------- TSIG (RFC 8945)
+
+_RCODES = {r.name: int(r) for r in Rcode} | {"BADSIG": 16}
+
+
+def _tsig(f: Fields) -> RData:
+    algorithm = f.name("algorithm")
+    time_signed = f.num("time signed", 48)
+    fudge = f.num("fudge", 16)
+    mac_len = f.num("MAC size", 16)
+    mac = _b64_token(f, "MAC")
+    if len(mac) != mac_len:
+        raise f.error(f"TSIG MAC is {len(mac)} bytes, its size says {mac_len}")
+    original_id = f.num("original id", 16)
+    text = f.word("error")
+    if text.upper() in _RCODES:
+        error = _RCODES[text.upper()]
+    elif text.isdigit() and int(text) <= 0xFFFF:
+        error = int(text)
+    else:
+        raise f.error(f"bad TSIG error {text!r}")
+    other_len = f.num("other size", 16)
+    other = _b64_token(f, "other data") if other_len else b""
+    if len(other) != other_len:
+        raise f.error(f"TSIG other data is {len(other)} bytes, its size says {other_len}")
+    return TSIG(algorithm, time_signed, fudge, mac, original_id, error, other)
+
+
+def _b64_token(f: Fields, what: str) -> bytes:
+    tok = f.next(what)
+    try:
+        return base64.b64decode(tok.text, validate=True)
+    except binascii.Error:
+        raise f.error(f"bad {what}: not base64") from None
+
+
+_PARSERS.update({SVCB: _svcb(SVCB), HTTPS: _svcb(HTTPS), TSIG: _tsig})
+
+
 def _b32hex(f: Fields) -> bytes:
     text = f.word("next hashed owner").upper()
     try:
@@ -293,8 +472,9 @@ def _generic(rtype: int, f: Fields) -> RData:
     # A typed class: let the native codec read the wire form (that also checks it).
     from .message import RR, Message
     try:
-        msg = Message(answers=(RR(Name(b"\x00"), rtype, RRClass.IN, 0, Opaque(rtype, data)),))
-        return Message.from_wire(msg.to_wire()).answers[0].rdata
+        # the additional section: the one where every type may go (TSIG must)
+        msg = Message(additional=(RR(Name(b"\x00"), rtype, RRClass.IN, 0, Opaque(rtype, data)),))
+        return Message.from_wire(msg.to_wire()).additional[0].rdata
     except ValueError as exc:
         raise f.error(f"bad generic data for this type: {exc}") from None
 

@@ -10,16 +10,18 @@ import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from operator import attrgetter
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
-from .constants import RRType, type_to_text
+from .constants import RRType, SvcParamKey, rcode_to_text, type_to_text
 from .name import Name
 
 __all__ = [
-    "AAAA", "AFSDB", "CAA", "CNAME", "DNAME", "DNSKEY", "DS", "HINFO", "MX", "NAPTR", "NS",
-    "NSEC", "NSEC3", "NSEC3PARAM", "PTR", "RDATA_CLASSES", "RP", "RRSIG", "SOA", "SPF", "SRV",
-    "SSHFP", "TLSA", "TXT", "A", "Opaque", "RData", "rdata_from_native",
+    "AAAA", "AFSDB", "CAA", "CNAME", "DNAME", "DNSKEY", "DS", "HINFO", "HTTPS", "MX", "NAPTR",
+    "NS", "NSEC", "NSEC3", "NSEC3PARAM", "PTR", "RDATA_CLASSES", "RP", "RRSIG", "SOA", "SPF",
+    "SRV", "SSHFP", "SVCB", "TLSA", "TSIG", "TXT", "A", "Opaque", "RData", "SvcValue",
+    "rdata_from_native", "svc_key_to_text",
 ]
 
 
@@ -416,6 +418,116 @@ class NSEC3PARAM(RData):
         return f"{self.algorithm} {self.flags} {self.iterations} {_hex(self.salt)}"
 
 
+SvcValue: TypeAlias = "tuple[int, ...] | tuple[bytes, ...] | tuple[str, ...] | int | bytes | None"
+"""A SvcParam value: mandatory a tuple of keys, alpn a tuple of ids, ipv4hint/ipv6hint a tuple
+of address text, port an int, no-default-alpn None, ech and any other key bytes."""
+
+_SVC_LISTS = (SvcParamKey.MANDATORY, SvcParamKey.ALPN, SvcParamKey.IPV4HINT,
+              SvcParamKey.IPV6HINT)
+
+
+def svc_key_to_text(key: int) -> str:
+    """A SvcParamKey's presentation name: ``alpn``, ``no-default-alpn``, ``key667``."""
+    if key in _SVC_KEY_NAMES:
+        return _SVC_KEY_NAMES[key]
+    return f"key{key}"
+
+
+_SVC_KEY_NAMES = {int(k): k.name.lower().replace("_", "-") for k in SvcParamKey}
+
+
+def _list_escape(item: bytes) -> bytes:
+    # A comma or backslash inside one item of a value list (RFC 9460 Appendix A.1).
+    return item.replace(b"\\", b"\\\\").replace(b",", b"\\,")
+
+
+def _svc_param_text(key: int, value: SvcValue) -> str:
+    name = svc_key_to_text(key)
+    if value is None or value == b"":
+        return name
+    if isinstance(value, int):
+        return f"{name}={value}"
+    if isinstance(value, bytes):
+        return f"{name}={_b64(value)}" if key == SvcParamKey.ECH else f"{name}={quote(value)}"
+    items: tuple[Any, ...] = value
+    if key == SvcParamKey.MANDATORY:
+        return name + "=" + ",".join(svc_key_to_text(int(k)) for k in items)
+    if key == SvcParamKey.ALPN:
+        return name + "=" + quote(b",".join(_list_escape(bytes(i)) for i in items))
+    return name + "=" + ",".join(str(a) for a in items)
+
+
+@dataclass(frozen=True, slots=True)
+class SVCB(RData):
+    """Service binding (RFC 9460): ``priority`` 0 is AliasMode, ``params`` the SvcParams.
+
+    ``params`` is ``((key, value), ...)`` in strictly increasing key order (given in any
+    order, it is sorted; a repeated key is a ValueError); see :data:`SvcValue` for the value
+    of each key. The wire form is checked when rendered and parsed (RFC 9460 §2.2).
+    """
+
+    RTYPE = RRType.SVCB
+    _NAMES = (1,)
+    priority: int
+    target: Name
+    params: tuple[tuple[int, SvcValue], ...] = ()
+
+    def __post_init__(self) -> None:
+        params = []
+        for key, value in self.params:
+            if key in _SVC_LISTS and not isinstance(value, tuple):
+                value = tuple(value)  # type: ignore[arg-type]
+            if key == SvcParamKey.MANDATORY:
+                value = tuple(sorted(value))  # type: ignore[arg-type, assignment]
+            params.append((int(key), value))
+        params.sort(key=lambda p: p[0])
+        if any(a[0] == b[0] for a, b in pairwise(params)):
+            raise ValueError("SVCB parameter key given twice")
+        object.__setattr__(self, "params", tuple(params))
+
+    def param(self, key: int) -> SvcValue:
+        """The value of parameter ``key``. Raises KeyError if the record does not have it."""
+        for k, v in self.params:
+            if k == key:
+                return v
+        raise KeyError(svc_key_to_text(key))
+
+    def to_text(self) -> str:
+        parts = [str(self.priority), self.target.to_text()]
+        parts.extend(_svc_param_text(k, v) for k, v in self.params)
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPS(SVCB):
+    """Service binding for HTTPS (RFC 9460 §9; the same shape as SVCB)."""
+
+    RTYPE = RRType.HTTPS
+
+
+@dataclass(frozen=True, slots=True)
+class TSIG(RData):
+    """Transaction signature (RFC 8945); ``time_signed`` is seconds, 48 bits."""
+
+    RTYPE = RRType.TSIG
+    _NAMES = (0,)
+    algorithm: Name
+    time_signed: int
+    fudge: int
+    mac: bytes
+    original_id: int
+    error: int
+    other: bytes = b""
+
+    def to_text(self) -> str:
+        # As dnspython prints it: lengths before the base64 fields, "" for an empty MAC.
+        mac = _b64(self.mac) or '""'
+        text = (f"{self.algorithm} {self.time_signed} {self.fudge} {len(self.mac)} {mac} "
+                f"{self.original_id} "
+                f"{rcode_to_text(self.error, tsig=True)} {len(self.other)}")
+        return f"{text} {_b64(self.other)}" if self.other else text
+
+
 @dataclass(frozen=True, slots=True)
 class Opaque(RData):
     """Data of a type without a class here, kept as received (RFC 3597)."""
@@ -436,7 +548,8 @@ class Opaque(RData):
 RDATA_CLASSES: dict[int, type[RData]] = {
     cls.RTYPE: cls
     for cls in (A, AAAA, NS, CNAME, DNAME, PTR, SOA, MX, TXT, SPF, SRV, NAPTR, HINFO, RP,
-                AFSDB, SSHFP, TLSA, CAA, DS, DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM)
+                AFSDB, SSHFP, TLSA, CAA, DS, DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, SVCB, HTTPS,
+                TSIG)
 }
 
 
