@@ -339,3 +339,61 @@ async def test_serve_argument_errors() -> None:
         await serve(make_catalog(), "127.0.0.1", 0, tcp_idle_timeout=0)
     with pytest.raises(ValueError):
         await serve(make_catalog(), "127.0.0.1", 0, transfer_allow=["not-a-net"])
+
+
+async def test_in_flight_limit_pauses_reading_until_answers_go_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server_mod, "MAX_IN_FLIGHT", 2)
+    resolver = FakeResolver()
+    resolver.release.clear()
+    srv = await serve(make_catalog(recursion=True), "127.0.0.1", 0, resolver=resolver)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        slow = [dns.message.make_query(f"s{i}.elsewhere.example", "A") for i in range(3)]
+        fast = dns.message.make_query("www.example.test", "A")
+        for i, q in enumerate([*slow, fast]):
+            q.id = i
+        writer.write(b"".join(frame(q.to_wire()) for q in [*slow, fast]))
+        await asyncio.sleep(0.3)
+        assert resolver.calls == 2        # the third slow query and the fast one wait
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(read_frame(reader), 0.2)
+        resolver.release.set()
+        ids = sorted([(await asyncio.wait_for(read_frame(reader), 5)).id for _ in range(4)])
+        assert ids == [0, 1, 2, 3] and resolver.calls == 3
+        writer.close()
+    finally:
+        await srv.close()
+
+
+async def test_client_that_does_not_read_is_dropped() -> None:
+    catalog = ZoneCatalog()
+    big = "".join(f'big TXT "{"x" * 250}"\n' for _ in range(50))     # ~13 KB answer
+    catalog.put(Zone.from_records("example.test",
+                                  parse_zone(ZONE_TEXT + big.replace("TXT", "IN TXT"),
+                                             "example.test")))
+    srv = await serve(catalog, "127.0.0.1", 0, tcp_idle_timeout=0.3)
+    try:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", srv.port))
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        q = dns.message.make_query("big.example.test", "TXT")
+        q.id = 1
+        chunk = frame(q.to_wire()) * 200
+        closed = False
+        deadline = loop.time() + 20
+        while loop.time() < deadline and not closed:   # write, never read
+            try:
+                sock.send(chunk)
+            except BlockingIOError:
+                await asyncio.sleep(0.05)
+            except (ConnectionResetError, BrokenPipeError):
+                closed = True
+            await asyncio.sleep(0)
+        assert closed, "the server kept a client that never reads"
+        sock.close()
+        assert (await tcp(dns.message.make_query("www.example.test", "A"), srv.port)).answer
+    finally:
+        await srv.close()

@@ -221,10 +221,11 @@ class _TCPProtocol(asyncio.Protocol):
         self.peer: Any = None
         self.buffer = bytearray()
         self.in_flight = 0
-        self.paused_reading = False
+        self.pauses: set[str] = set()   # why reading is paused: "in-flight", "write"
         self.can_write = asyncio.Event()
         self.can_write.set()
         self.timer: asyncio.TimerHandle | None = None
+        self.stall: asyncio.TimerHandle | None = None
         self.tasks: set[asyncio.Task[None]] = set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -243,9 +244,10 @@ class _TCPProtocol(asyncio.Protocol):
         self.server._connections.discard(self)
         self.transport = None
         self.can_write.set()
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        for timer in (self.timer, self.stall):
+            if timer is not None:
+                timer.cancel()
+        self.timer = self.stall = None
         for task in list(self.tasks):
             task.cancel()
 
@@ -280,7 +282,7 @@ class _TCPProtocol(asyncio.Protocol):
             frame = bytes(buf[2:2 + size])
             del buf[:2 + size]
             self._query(frame)
-            if self.paused_reading:
+            if self.pauses:
                 break
         self._arm()
 
@@ -303,9 +305,8 @@ class _TCPProtocol(asyncio.Protocol):
             self._write(r)  # type: ignore[arg-type]
             return
         self.in_flight += 1
-        if self.in_flight >= MAX_IN_FLIGHT and self.transport is not None:
-            self.transport.pause_reading()
-            self.paused_reading = True
+        if self.in_flight >= MAX_IN_FLIGHT:
+            self._pause("in-flight")
         task = self.server.spawn(self._passed(frame))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -323,23 +324,47 @@ class _TCPProtocol(asyncio.Protocol):
             pass
         finally:
             self.in_flight -= 1
-            if self.paused_reading and self.in_flight < MAX_IN_FLIGHT // 2:
-                self.paused_reading = False
-                if self.transport is not None and not self.transport.is_closing():
-                    self.transport.resume_reading()
-                    if self.buffer:
-                        self.data_received(b"")
+            if self.in_flight <= MAX_IN_FLIGHT // 2:
+                self._resume("in-flight")
             self._arm()
 
     def _write(self, wire: bytes) -> None:
         if self.transport is not None and len(wire) <= MAX_MESSAGE:
             self.transport.write(len(wire).to_bytes(2, "big") + wire)
 
+    def _pause(self, why: str) -> None:
+        if not self.pauses and self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+        self.pauses.add(why)
+
+    def _resume(self, why: str) -> None:
+        if why not in self.pauses:
+            return
+        self.pauses.discard(why)
+        if not self.pauses and self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+            if self.buffer:
+                self.data_received(b"")   # frames that arrived before the pause
+
     def pause_writing(self) -> None:
+        # A client that does not read its answers gets no more queries read, and is
+        # dropped if it stays stalled for the idle timeout.
         self.can_write.clear()
+        self._pause("write")
+        if self.stall is None:
+            self.stall = asyncio.get_running_loop().call_later(
+                self.server.tcp_idle_timeout, self._stalled)
 
     def resume_writing(self) -> None:
         self.can_write.set()
+        if self.stall is not None:
+            self.stall.cancel()
+            self.stall = None
+        self._resume("write")
+
+    def _stalled(self) -> None:
+        self.stall = None
+        self._bad("client not reading its answers")
 
 
 async def serve(catalog: ZoneCatalog, host: str = "127.0.0.1", port: int = 53, *,
