@@ -64,9 +64,9 @@ class FakeServer:
 
     async def start(self) -> FakeServer:
         loop = asyncio.get_running_loop()
-        for _ in range(20):
+        for _ in range(20 if self.port == 0 else 1):
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: _UDP(self), local_addr=(self.host, 0))
+                lambda: _UDP(self), local_addr=(self.host, self.port))
             port = transport.get_extra_info("sockname")[1]
             try:
                 self._tcp = await asyncio.start_server(self._serve_tcp, self.host, port)
