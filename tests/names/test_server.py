@@ -397,3 +397,26 @@ async def test_client_that_does_not_read_is_dropped() -> None:
         assert (await tcp(dns.message.make_query("www.example.test", "A"), srv.port)).answer
     finally:
         await srv.close()
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback here")
+async def test_ipv6_loopback() -> None:
+    srv = await serve(make_catalog(), "::1", 0)
+    try:
+        assert srv.endpoints() == [f"udp:[::1]:{srv.port}", f"tcp:[::1]:{srv.port}"]
+        q = dns.message.make_query("www.example.test", "AAAA")
+        r = await asyncio.to_thread(dns.query.udp, q, "::1", timeout=2, port=srv.port)
+        assert r.answer[0][0].address == "2001:db8::10"
+        r = await asyncio.to_thread(dns.query.tcp, q, "::1", timeout=2, port=srv.port)
+        assert r.answer[0][0].address == "2001:db8::10"
+    finally:
+        await srv.close()

@@ -158,11 +158,12 @@ class DNSServer:
 
     def endpoints(self) -> list[str]:
         """Where it listens, as ``udp:HOST:PORT`` / ``tcp:HOST:PORT``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
         out = []
         if self._udp is not None:
-            out.append(f"udp:{self.host}:{self.port}")
+            out.append(f"udp:{host}:{self.port}")
         if self._tcp is not None:
-            out.append(f"tcp:{self.host}:{self.port}")
+            out.append(f"tcp:{host}:{self.port}")
         return out
 
     def __repr__(self) -> str:
