@@ -20,6 +20,7 @@ import dns.query
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rrset
 import pytest
 
 from names.peers import (
@@ -237,3 +238,43 @@ async def _results(notifier: Notifier) -> dict[Any, int | None]:
     await notifier.wait()
     return dict(notifier.results)
 
+
+
+class NamedWithIxfr(Named):
+    """named keeping the differences of each reload (``ixfr-from-differences``), so that
+    it answers IXFR in the incremental form."""
+
+    def write_config(self) -> list[str]:
+        argv = super().write_config()
+        conf = self.dir / "named.conf"
+        text = conf.read_text().replace("  recursion no;",
+                                        "  recursion no;\n  ixfr-from-differences yes;", 1)
+        conf.write_text(text)
+        return argv
+
+
+def test_ixfr_incremental_from_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from plait.names import xfr_client
+
+    with NamedWithIxfr([primary(ORIGIN, zone_text(1))]) as named:
+        v1 = asyncio.run(axfr(named.address, ORIGIN, timeout=20))
+        named.set_zone(ORIGIN, zone_text(2) + "added IN A 192.0.2.222\n")
+        named.wait_serial(ORIGIN, 2, timeout=20)
+        named.set_zone(ORIGIN, zone_text(3))
+        named.wait_serial(ORIGIN, 3, timeout=20)
+        # named answers in the incremental form (dnspython sees two difference sequences)
+        q = dns.message.make_query(ORIGIN, "IXFR")
+        q.authority = [dns.rrset.from_text(ORIGIN, 300, "IN", "SOA",
+                                           f"ns1.{ORIGIN} hostmaster.{ORIGIN} 1 3600 600 "
+                                           "86400 300")]
+        r = dns.query.tcp(q, named.address[0], port=named.address[1], timeout=10,
+                          one_rr_per_rrset=True)
+        soas = [rrset[0].serial for rrset in r.answer if rrset.rdtype == dns.rdatatype.SOA]
+        assert soas[:3] == [3, 1, 2], soas
+
+        async def no_axfr(*args: Any, **kw: Any) -> Zone:
+            raise AssertionError("ixfr() fell back to AXFR")
+        monkeypatch.setattr(xfr_client, "axfr", no_axfr)
+        got = asyncio.run(ixfr(named.address, v1, timeout=20))
+    assert got.serial == 3
+    assert set(got.records) == set(plait_zone(3).records)
