@@ -16,6 +16,7 @@ fails loudly with that hint rather than skipping.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import shutil
@@ -23,12 +24,13 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar, Self, TypeVar
 
 import dns.exception
 import dns.flags
@@ -46,6 +48,7 @@ PORT_TRIES = 50            # random ports tried before giving up
 START_TRIES = 3            # launches tried when a daemon dies at start (a port taken meanwhile)
 
 Address = tuple[str, int]
+T = TypeVar("T")
 
 
 class PeerError(RuntimeError):
@@ -500,6 +503,82 @@ class Unbound(Daemon):
         except (dns.exception.DNSException, OSError):
             return False
         return r.rcode() == dns.rcode.NOERROR
+
+
+# ---------------------------------------------------------------- plait's own server
+
+
+class PlaitServer:
+    """plait's ``serve()`` on its own event loop in a thread of this process, so blocking
+    tools (dig, dnsperf, daemons) can talk to it from the test. ``zones`` are
+    (origin, zone-file text) pairs; other keyword arguments go to ``serve()``."""
+
+    def __init__(self, zones: Sequence[tuple[str, str]] = (), *, catalog: object = None,
+                 timeout: float = START_TIMEOUT, **serve_kwargs: object) -> None:
+        self.zone_texts = list(zones)
+        self.catalog = catalog
+        self.timeout = timeout
+        self.serve_kwargs = serve_kwargs
+        self.server: object = None
+        self.port = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> Address:
+        return (HOST, self.port)
+
+    async def _start(self) -> object:
+        from plait.names.catalog import ZoneCatalog
+        from plait.names.server import serve
+        from plait.names.zone import Zone
+        from plait.names.zonefile import parse_zone
+
+        if self.catalog is None:
+            self.catalog = ZoneCatalog()
+        for origin, text in self.zone_texts:
+            self.catalog.put(Zone.from_records(origin, parse_zone(text, origin)))  # type: ignore[attr-defined]
+        return await serve(self.catalog, HOST, 0, **self.serve_kwargs)  # type: ignore[arg-type]
+
+    def call(self, coro: Coroutine[object, object, T]) -> T:
+        """Run ``coro`` on the server's loop and wait (bounded) for its result."""
+        assert self.loop is not None, "the server is not started"
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(self.timeout)
+
+    def start(self) -> Self:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="plait-dns",
+                                        daemon=True)
+        self._thread.start()
+        try:
+            self.server = self.call(self._start())
+        except BaseException:
+            self.stop()
+            raise
+        self.port = self.server.port  # type: ignore[attr-defined]
+        return self
+
+    def stop(self) -> None:
+        loop, self.loop = self.loop, None
+        if loop is None:
+            return
+        server, self.server = self.server, None
+        try:
+            if server is not None:
+                asyncio.run_coroutine_threadsafe(
+                    server.close(), loop).result(self.timeout)  # type: ignore[attr-defined]
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            if self._thread is not None:
+                self._thread.join(self.timeout)
+            loop.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
 
 
 # ---------------------------------------------------------------- query tools
