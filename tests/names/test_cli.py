@@ -15,8 +15,10 @@ from pathlib import Path
 
 import dns.flags
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rcode
+import dns.rdatatype
 import pytest
 
 STARTUP = 30.0
@@ -226,3 +228,25 @@ def test_recursive_forwarding_and_secondary(zones: tuple[Path, Path]) -> None:
     finally:
         for s in servers:
             s.kill()
+
+
+def test_notify_sent_to_secondaries_at_start(zones: tuple[Path, Path]) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(20)
+    server = None
+    try:
+        target = listener.getsockname()[1]
+        server = Server("--zone", str(zones[0]), "--port", "0", "--notify", f"127.0.0.1:{target}")
+        data, peer = listener.recvfrom(4096)
+        notify = dns.message.from_wire(data)
+        assert notify.opcode() == dns.opcode.NOTIFY and notify.flags & dns.flags.AA
+        assert str(notify.question[0].name) == "example.test."
+        assert notify.question[0].rdtype == dns.rdatatype.SOA
+        response = dns.message.make_response(notify)
+        listener.sendto(response.to_wire(), peer)
+        assert server.stop() == 0
+    finally:
+        listener.close()
+        if server is not None:
+            server.kill()

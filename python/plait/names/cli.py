@@ -12,6 +12,7 @@ cannot be bound is one line and status 1.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import logging
 import sys
@@ -162,6 +163,7 @@ class NamesServer(Service):
         self.secondaries: Any = None
         self.notifier: Any = None
         self.resolver: Any = None
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     def _build_helpers(self) -> None:
         args = self.args
@@ -201,19 +203,24 @@ class NamesServer(Service):
             max_tcp_connections=args.max_tcp_connections)
         if self.secondaries is not None:
             await self.secondaries.start()
+        if self.notifier is not None:
+            # Tell the secondaries what we serve now, as a primary does when it loads zones.
+            for zone in self.catalog.zones():
+                task = asyncio.ensure_future(self.notifier.notify(zone))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         self.running = True
 
     async def stop(self) -> None:
         self.running = False
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.notifier is not None:
+            await self.notifier.close()
         if self.secondaries is not None:
             await self.secondaries.stop()
-        for closer in ("close", "stop"):
-            fn = getattr(self.notifier, closer, None)
-            if fn is not None:
-                result = fn()
-                if hasattr(result, "__await__"):
-                    await result
-                break
         if self.server is not None:
             await self.server.close()
 
