@@ -376,3 +376,11 @@ def test_against_nsd_and_unbound() -> None:
     with NSD([primary("client.example.", ZONE)]) as nsd, \
             Unbound({"client.example.": [nsd.address]}) as unbound:
         asyncio.run(run(nsd.address, unbound.address))
+
+
+async def test_unrenderable_query_raises_at_once() -> None:
+    from plait.names.errors import DNSRenderError
+    async with FakeServer(answer_a) as server:
+        with pytest.raises(DNSRenderError):
+            await StubResolver([server.address]).query(NAME, 70000)
+        assert not server.udp_queries

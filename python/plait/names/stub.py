@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from .constants import Rcode, RRClass
-from .errors import DNSError, DNSFormatError, DNSTimeoutError, error_for_rcode
+from .errors import DNSFormatError, DNSTimeoutError, error_for_rcode
 from .message import Edns, Message
 from .name import Name
 
@@ -140,6 +140,7 @@ class StubResolver:
                    raise_for_rcode: bool = True) -> Message:
         """Send a prepared query (its ID is replaced on each try) and return the response,
         with the retries and failover of :meth:`query`."""
+        query.to_wire()      # a query that cannot be rendered is our error: raise it now
         order = list(self.servers)
         if self.rotate:
             start = self._next % len(order)
@@ -152,7 +153,7 @@ class StubResolver:
                 attempt = replace(query, id=secrets.randbelow(65536))
                 try:
                     response = await self.exchange(attempt, server, tcp=tcp)
-                except (TimeoutError, OSError, EOFError, DNSError) as exc:
+                except (TimeoutError, OSError, EOFError) as exc:
                     errors.append(f"{server[0]}#{server[1]}: {_describe(exc)}")
                     continue
                 if response.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
