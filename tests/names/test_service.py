@@ -121,3 +121,21 @@ def test_entry_point_registered() -> None:
         pytest.skip("the editable install predates the dns entry point; re-install to list it")
     maker = service_makers(strict=True)["dns"]
     assert maker.name == "dns" and maker.default_endpoint == "udp:5353:interface=127.0.0.1"
+
+
+async def test_listen_override_moves_the_dns_service() -> None:
+    from plait.site import SiteError, install_defaults, move_services
+    store = Store()
+    assert install_defaults(store, {"dns": NamesServiceMaker()}) == ["dns"]
+    item = next(iter(store.powerups_for(IService)))
+    assert item.description == "udp:5353:interface=127.0.0.1"
+    move_services(store, {"dns": "udp:0:interface=127.0.0.1"})
+    assert item.description == "udp:0:interface=127.0.0.1"
+    with pytest.raises(SiteError):
+        move_services(store, {"dns": "udp:nope"})
+    root = StoreService(store, scheduler=False)
+    await root.start()
+    try:
+        assert (await ask("www.example.test", "A", port_of(item))).answer
+    finally:
+        await root.stop()
