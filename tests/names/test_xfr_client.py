@@ -455,6 +455,21 @@ async def test_ixfr_lone_newer_soa_then_silence_falls_back() -> None:
     assert len(primary.queries) == 2
 
 
+async def test_ixfr_closed_without_answer_falls_back() -> None:
+    v10, v11 = make_zone(10), make_zone(11)
+    full = ixfr_server(v11, None)
+
+    def respond(q: Message) -> list[Step]:
+        return ["close"] if q.questions[0].rtype == RRType.IXFR else list(full(q))
+    async with FakePrimary(respond) as primary:
+        got = await ixfr(primary.address, v10, timeout=5)
+    assert got == v11
+    assert [q.questions[0].rtype for q in primary.queries] == [RRType.IXFR, RRType.AXFR]
+    async with FakePrimary(lambda q: ["close"]) as primary:
+        with pytest.raises(TransferError, match="without an answer"):
+            await axfr(primary.address, ORIGIN, timeout=5)
+
+
 async def test_ixfr_truncated_is_an_error() -> None:
     v10, v11 = make_zone(10), make_zone(11, "x A 198.51.100.4\n")
     stream = ixfr_stream(v10, [(v10, v11)])[:-1]

@@ -159,7 +159,8 @@ class SecondaryZone:
                 self._install(current)
             return
         if self.use_ixfr and current is not None:
-            new = await ixfr(primary, current, timeout=self.transfer_timeout)
+            new = await ixfr(primary, current, timeout=self.transfer_timeout,
+                             max_records=self.max_records)
         else:
             new = await axfr(primary, self.origin, timeout=self.transfer_timeout,
                              max_records=self.max_records)
@@ -259,6 +260,7 @@ class Secondaries:
         self.options = options
         self._zones: dict[Name, SecondaryZone] = {}
         self._started = False
+        self._starting: set[asyncio.Task[None]] = set()
 
     def add(self, origin: Name | str, primaries: Sequence[tuple[str, int]],
             **options: Any) -> SecondaryZone:
@@ -269,7 +271,9 @@ class Secondaries:
         zone = SecondaryZone(self.catalog, name, primaries, **{**self.options, **options})
         self._zones[name] = zone
         if self._started:
-            asyncio.get_running_loop().create_task(zone.start())
+            task = asyncio.get_running_loop().create_task(zone.start())
+            self._starting.add(task)
+            task.add_done_callback(self._starting.discard)
         return zone
 
     def get(self, origin: Name | str) -> SecondaryZone | None:

@@ -197,6 +197,10 @@ async def _collect_axfr(stream: _Stream, first: RR, rest: list[RR]) -> Zone:
         batch = nxt
 
 
+class _NoAnswer(TransferError):
+    """The server closed the connection without answering (some do so for IXFR)."""
+
+
 def _zone(origin: Name, records: Iterable[RR]) -> Zone:
     try:
         return Zone.from_records(origin, records)
@@ -209,7 +213,7 @@ async def _first_records(stream: _Stream) -> tuple[RR, list[RR]]:
     while batch is not None and not batch:
         batch = await stream.next_message()
     if batch is None:
-        raise TransferError(f"server closed the transfer of {stream.origin} without an answer")
+        raise _NoAnswer(f"server closed the transfer of {stream.origin} without an answer")
     first = batch[0]
     if not _is_apex_soa(first, stream.origin):
         raise TransferError(f"transfer of {stream.origin} does not start with its SOA: "
@@ -339,7 +343,8 @@ async def ixfr(server: tuple[str, int], current: Zone, *, timeout: float = 30.0,
     than ours). The server may answer with the differences (applied here, serial by
     serial) or with the whole zone. When it answers NOTIMP, REFUSED or FORMERR, closes
     after a newer lone SOA, or sends differences that do not apply to our copy, the zone is
-    fetched by AXFR instead, within the same overall ``timeout``.
+    fetched by AXFR instead, within the same overall ``timeout``; also when it closes the
+    connection without answering (what some servers without IXFR do).
     """
     origin = current.origin
     query = Message(id=_new_id(), questions=(Question(origin, RRType.IXFR),),
@@ -378,9 +383,8 @@ async def ixfr(server: tuple[str, int], current: Zone, *, timeout: float = 30.0,
                         return await _collect_ixfr(stream, current, first, rest)
                     return await _collect_axfr(stream, first, rest)
             except TransferError as exc:
-                if not isinstance(exc, _Incremental) and exc.rcode not in _IXFR_FALLBACK:
-                    raise
-                if isinstance(exc, TransferTimeout):
+                if (not isinstance(exc, (_Incremental, _NoAnswer))
+                        and exc.rcode not in _IXFR_FALLBACK):
                     raise
             remaining = max(0.001, deadline - loop.time())
             return await axfr(server, origin, timeout=remaining, max_records=max_records,
