@@ -209,7 +209,8 @@ async def test_notifier_to_secondaries_over_udp() -> None:
     state = Primary(make_zone(10))
     secondary_catalog = new_catalog()
     async with FakePrimary(state) as primary:
-        secs = Secondaries(secondary_catalog, refresh=3600.0, soa_timeout=0.3)
+        secs = Secondaries(secondary_catalog, refresh=3600.0, soa_timeout=0.3,
+                           notify_gap=0.1)
         sec = secs.add(ORIGIN, [primary.address])
 
         class Handler(Listener):

@@ -249,7 +249,8 @@ async def test_notify_triggers_refresh() -> None:
     catalog, _ = new_catalog()
     state = Primary(make_zone(10))
     async with FakePrimary(state) as primary:
-        secs = Secondaries(catalog, refresh=3600.0, retry=3600.0, soa_timeout=0.3)
+        secs = Secondaries(catalog, refresh=3600.0, retry=3600.0, soa_timeout=0.3,
+                           notify_gap=0.1)
         sec = secs.add(ORIGIN, [primary.address])
         await secs.start()
         try:
@@ -267,6 +268,29 @@ async def test_notify_triggers_refresh() -> None:
         finally:
             await secs.stop()
     assert catalog.get(ORIGIN) is None
+
+
+async def test_notify_flood_is_throttled() -> None:
+    catalog, _ = new_catalog()
+    state = Primary(make_zone(10))
+    async with FakePrimary(state) as primary:
+        secs = Secondaries(catalog, refresh=3600.0, retry=3600.0, notify_gap=0.3)
+        secs.add(ORIGIN, [primary.address])
+        await secs.start()
+        try:
+            await secs.wait_ready(2)
+            before = rtypes(primary).count(RRType.SOA)
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            while loop.time() - start < 1.0:
+                reply = await secs.handle_notify(notify_message(ORIGIN), primary.address)
+                assert reply is not None and reply.rcode == Rcode.NOERROR
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.35)
+            checks = rtypes(primary).count(RRType.SOA) - before
+            assert 2 <= checks <= 5, checks  # about one per 0.3 s, not one per NOTIFY
+        finally:
+            await secs.stop()
 
 
 async def test_notify_refusals() -> None:

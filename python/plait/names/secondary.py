@@ -57,7 +57,10 @@ class SecondaryZone:
     ``refresh``, ``retry`` and ``expire`` override the SOA's timers (seconds; None: use the
     SOA's). Before the first copy arrives a failed transfer is retried after
     ``first_retry`` seconds, doubling up to ``max_first_retry``. ``transfer_timeout`` bounds
-    each transfer, ``soa_timeout`` each SOA check.
+    each transfer, ``soa_timeout`` each SOA check. A NOTIFY starts a check no sooner than
+    ``notify_gap`` seconds after the previous one began (NOTIFY comes over UDP from any
+    address that claims to be a primary: a flood of them must not become a flood of
+    queries to the primary).
     """
 
     def __init__(self, catalog: ZoneCatalog, origin: Name | str,
@@ -65,7 +68,8 @@ class SecondaryZone:
                  refresh: float | None = None, retry: float | None = None,
                  expire: float | None = None, first_retry: float = 5.0,
                  max_first_retry: float = 60.0, transfer_timeout: float = 30.0,
-                 soa_timeout: float = 5.0, max_records: int = 1_000_000) -> None:
+                 soa_timeout: float = 5.0, max_records: int = 1_000_000,
+                 notify_gap: float = 1.0) -> None:
         if not primaries:
             raise ValueError("a secondary zone needs at least one primary")
         if first_retry <= 0 or max_first_retry < first_retry:
@@ -80,6 +84,7 @@ class SecondaryZone:
         self.transfer_timeout = transfer_timeout
         self.soa_timeout = soa_timeout
         self.max_records = max_records
+        self.notify_gap = notify_gap
         self.zone: Zone | None = None          # the newest complete copy we hold
         self.serving = False                   # whether it is in the catalog
         self.last_success: float | None = None  # loop time of the last good check
@@ -200,6 +205,7 @@ class SecondaryZone:
         backoff = self.first_retry
         while True:
             self._wake.clear()
+            checked_at = loop.time()
             ok = await self.refresh()
             if ok:
                 delay = self.refresh_interval
@@ -218,6 +224,9 @@ class SecondaryZone:
                     until = min(until, expire_at)
                 try:
                     await asyncio.wait_for(self._wake.wait(), max(0.0, until - loop.time()))
+                    gap = checked_at + self.notify_gap - loop.time()
+                    if gap > 0:
+                        await asyncio.sleep(gap)
                     break  # NOTIFY: refresh now
                 except TimeoutError:
                     pass
