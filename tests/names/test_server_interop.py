@@ -21,6 +21,7 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rrset
 import dns.zone
 import pytest
 
@@ -442,3 +443,49 @@ def test_unbound_resolves_through_plait(plait: PlaitServer) -> None:
         assert out.rdatas("answer", "SRV") == expected("_sip._tcp", "SRV"), out.text
         out = ask("dig", f"big.{ORIGIN}", "TXT", server=unbound.address)
         assert len(out.records("answer")) == BIG_TXT, out.text
+
+
+# ---------------------------------------------------------------- zone transfers out
+
+
+def transfer_records(text: str) -> list[Record]:
+    """The records dig/kdig print for AXFR (no sections: every non-comment line)."""
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith(";"):
+            name, ttl, _klass, rtype, *rest = line.split(None, 4)
+            out.append(Record(name.lower(), int(ttl), rtype.upper(), rest[0] if rest else ""))
+    return out
+
+
+@pytest.mark.parametrize("tool", ["dig", "kdig"])
+def test_axfr_gives_the_whole_zone(plait: PlaitServer, tool: str) -> None:
+    text = (dig if tool == "dig" else kdig)(ORIGIN, "AXFR", server=plait.address)
+    records = transfer_records(text)
+    assert records[0].rtype == "SOA" and records[-1].rtype == "SOA", text
+    got = {(r.name, r.rtype, r.parsed()) for r in records[1:-1]} | {
+        (records[0].name, "SOA", records[0].parsed())}
+    want = {(name.to_text(), dns.rdatatype.to_text(rds.rdtype), rd)
+            for name, node in EXPECTED.nodes.items() for rds in node.rdatasets for rd in rds}
+    assert got == want
+    assert len(records) == len(want) + 1   # no duplicates; SOA first and last
+
+
+def test_axfr_over_udp_is_refused_and_ixfr_over_udp_gets_the_soa(plait: PlaitServer) -> None:
+    # dig always uses TCP for transfers, so dnspython sends these over UDP
+    q = dns.message.make_query(ORIGIN, "AXFR")
+    r = dns.query.udp(q, "127.0.0.1", port=plait.port, timeout=5)
+    assert r.rcode() == dns.rcode.REFUSED and not r.answer
+    q = dns.message.make_query(ORIGIN, "IXFR")
+    q.authority = [dns.rrset.from_text(ORIGIN, 0, "IN", "SOA", f"ns1.{ORIGIN} host.{ORIGIN} "
+                                       "2024010100 7200 900 1209600 300")]
+    r = dns.query.udp(q, "127.0.0.1", port=plait.port, timeout=5)
+    assert r.rcode() == dns.rcode.NOERROR
+    (soa,) = r.answer   # RFC 1995 §2: the SOA alone means "try TCP"
+    assert soa.rdtype == dns.rdatatype.SOA and soa[0].serial == 2024010101
+
+
+def test_axfr_refused_outside_transfer_allow() -> None:
+    with PlaitServer([(ORIGIN, ZONE)], transfer_allow=["192.0.2.0/24"]) as closed:
+        text = dig(ORIGIN, "AXFR", server=closed.address, check=False)
+        assert "Transfer failed" in text and "SOA" not in text.split("Transfer failed")[0], text
