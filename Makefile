@@ -34,7 +34,7 @@ lint: $(STAMP)
 # The DNS peers the interop tests and the dns-server bench run (Debian packages; needs root or
 # sudo). Quick no-op when every binary is there. policy-rc.d keeps the packages from starting
 # their own daemons during the install (tests use their own on high ports anyway).
-PEER_BINS = dig kdig drill nsd named knotd unbound dnsperf dnssec-signzone dnssec-keygen ldns-signzone
+PEER_BINS = dig delv kdig drill nsd named knotd unbound dnsperf dnssec-signzone dnssec-keygen ldns-signzone
 PEER_PKGS = bind9-dnsutils bind9-utils knot-dnsutils ldnsutils nsd bind9 knot unbound dnsperf
 APT       = apt-get -o DPkg::Lock::Timeout=300
 POLICY_RC = /usr/sbin/policy-rc.d
