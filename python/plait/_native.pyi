@@ -6,7 +6,7 @@ from typing import Any, Self, TypeAlias, final, overload
 from typing_extensions import Buffer
 
 __all__ = [
-    "ArgumentSchema", "BoxDecoder", "DNSFormatError", "JuiceError", "RawBox", "__version__", "dns_parse", "dns_render",
+    "ArgumentSchema", "BoxDecoder", "DNSFormatError", "DnsCatalog", "JuiceError", "RawBox", "__version__", "dns_parse", "dns_render",
     "encode_box", "encode_boxes",
 ]
 
@@ -152,3 +152,24 @@ def dns_render(
     set if an answer or authority RRset had to go.  ``rdata`` given as bytes is written
     verbatim.  Raises ValueError or TypeError on fields out of range.
     """
+
+@final
+class DnsCatalog:
+    """Zones answered natively (the authoritative engine of ``plait.names.authority``).
+
+    Zones are swapped in whole, so readers never see half a zone.  ``answer`` returns the
+    response bytes, ``1`` when Python must handle the query (NOTIFY, AXFR/IXFR, or recursion
+    for a name in no zone), or None when the query is to be dropped.
+    """
+
+    def __init__(self, *, recursion: bool = False, max_udp_payload: int = 1232) -> None: ...
+    def set_zone(self, origin_wire: bytes, records: Iterable[_DNSRecord]) -> None:
+        """Add or replace a zone; ValueError if it cannot be served."""
+    def remove_zone(self, origin_wire: bytes) -> bool:
+        """Remove a zone; whether there was one."""
+    def origins(self) -> list[bytes]:
+        """The origins as wire bytes, in canonical order."""
+    def node_count(self, origin_wire: bytes) -> int | None:
+        """The number of names (empty non-terminals included) in a zone, or None."""
+    def answer(self, query: Buffer, tcp: bool = False) -> bytes | int | None:
+        """The response to one query (see the class docstring)."""

@@ -7,15 +7,19 @@
 //! offset where it went wrong.
 #![warn(missing_docs)]
 
+mod answer;
 mod error;
 mod message;
 mod name;
 mod rdata;
 mod svcb;
 mod wire;
+mod zone;
 
 pub use error::{FormatError, RenderError};
 pub use message::{Edns, Header, Message, Question, Record};
 pub use name::{Name, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use rdata::{rtype, RData};
 pub use svcb::{key as svc_key, SvcParam};
+pub use answer::{rcode, Catalog, Config, Outcome, MAX_CHAIN, MIN_UDP_SIZE};
+pub use zone::{canonical_key, Node, RRset, Zone, ZoneError, CLASS_IN};

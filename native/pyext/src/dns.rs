@@ -373,7 +373,7 @@ fn bad(what: &str) -> PyErr {
     PyValueError::new_err(what.to_string())
 }
 
-fn name_arg(obj: &Bound<'_, PyAny>) -> PyResult<Name> {
+pub(crate) fn name_arg(obj: &Bound<'_, PyAny>) -> PyResult<Name> {
     let bytes = obj
         .cast::<PyBytes>()
         .map_err(|_| PyTypeError::new_err("a name must be given as uncompressed wire bytes"))?;
@@ -646,7 +646,7 @@ fn rdata_arg(rt: u16, obj: &Bound<'_, PyAny>) -> PyResult<RData> {
     })
 }
 
-fn records_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Record>> {
+pub(crate) fn records_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Record>> {
     let mut out = Vec::new();
     for item in obj.try_iter()? {
         let item = item?;

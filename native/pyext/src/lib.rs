@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod dns;
+mod dns_catalog;
 mod juice;
 mod schema;
 
@@ -14,5 +15,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     juice::register(m)?;
     schema::register(m)?;
     dns::register(m)?;
+    dns_catalog::register(m)?;
     Ok(())
 }
