@@ -240,3 +240,54 @@ async def test_notifier_to_secondaries_over_udp() -> None:
             await notifier.close()
             await secs.stop()
             transport.close()
+
+
+async def test_plait_primary_to_plait_secondary() -> None:
+    """Two plait servers: the primary's catalog change reaches the secondary's server by
+    its Notifier, the secondary's handle_notify and an IXFR answered with the full zone."""
+    from plait.names.server import serve
+
+    primary_catalog = ZoneCatalog()
+    primary_catalog.put(make_zone(10))
+    primary = await serve(primary_catalog, "127.0.0.1", 0)
+    secondary_catalog = ZoneCatalog()
+    secs = Secondaries(secondary_catalog, refresh=3600.0, retry=3600.0, notify_gap=0.1)
+    secondary = await serve(secondary_catalog, "127.0.0.1", 0,
+                            notify_handler=secs.handle_notify)
+    notifier = Notifier(primary_catalog, {ORIGIN: [("127.0.0.1", secondary.port)]},
+                        interval=0.3)
+    sec = secs.add(ORIGIN, [("127.0.0.1", primary.port)])
+    await secs.start()
+    try:
+        await secs.wait_ready(3)
+        assert secondary_catalog.get(ORIGIN) == make_zone(10)
+        v11 = make_zone(11, "fresh A 198.51.100.11\n")
+        primary_catalog.put(v11)
+        await notifier.wait()
+        assert notifier.results[(Name.from_text(ORIGIN), ("127.0.0.1", secondary.port))] == \
+            Rcode.NOERROR
+        await until(lambda: sec.zone == v11, 2.0)
+        assert secondary_catalog.get(ORIGIN) == v11
+        # and the secondary's server answers from the new copy
+        query = Message.make_query(f"fresh.{ORIGIN}", RRType.A, id=77, rd=False)
+        loop = asyncio.get_running_loop()
+        got: asyncio.Future[bytes] = loop.create_future()
+
+        class Client(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: Any) -> None:
+                if not got.done():
+                    got.set_result(data)
+        transport, _ = await loop.create_datagram_endpoint(
+            Client, remote_addr=("127.0.0.1", secondary.port))
+        try:
+            transport.sendto(query.to_wire())
+            reply = Message.from_wire(await asyncio.wait_for(got, 2.0))
+        finally:
+            transport.close()
+        assert reply.aa and [str(rr) for rr in reply.answers] == [
+            "fresh.example.test. 300 IN A 198.51.100.11"]
+    finally:
+        await notifier.close()
+        await secs.stop()
+        await secondary.close()
+        await primary.close()
