@@ -60,6 +60,8 @@ GROUPS: dict[str, tuple[str, list[Target]]] = {
         Target("twisted", None), Target("dnspython", None)]),
     "dns-server": ("DNS: authoritative server, dnsperf UDP queries/s (wall clock), subprocesses", [
         Target("nsd", 0.5), Target("twisted", 10.0)]),
+    "dns-server-cpu": ("DNS: the same runs, queries answered per second of server CPU time", [
+        Target("nsd", None), Target("twisted", None)]),
 }
 # columns of the table, in this order; only those with a figure in this run are printed
 IMPL_ORDER = ["plait", "uvloop", "nsd", "twisted", "dnspython", "sqlite3", "sqlalchemy",
