@@ -143,3 +143,60 @@ async def test_as_a_command() -> None:
             stderr=asyncio.subprocess.PIPE, env=env)
         out, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 2 and b"unexpected argument 'NOPE'" in err
+
+
+PLAIT_ZONE = """\
+$TTL 300
+@       IN SOA ns hostmaster 2026112401 3600 600 86400 60
+        IN NS  ns
+ns      IN A   127.0.0.1
+www     IN A   192.0.2.80
+        IN AAAA 2001:db8::80
+@       IN MX  10 mail
+mail    IN A   192.0.2.25
+"""
+
+
+async def test_against_plait_server() -> None:
+    """``python -m plait.names query`` against plait's own server (UDP, TCP, AXFR)."""
+    from names.test_root import native_authority
+    if not native_authority():
+        pytest.skip("plait._native has no DnsCatalog: the native authority is not built")
+    from plait.names.catalog import ZoneCatalog
+    from plait.names.server import serve
+    from plait.names.zone import Zone
+    from plait.names.zonefile import parse_zone
+
+    catalog = ZoneCatalog()
+    catalog.put(Zone.from_records("example.test.", parse_zone(PLAIT_ZONE, "example.test.")))
+    server = await serve(catalog, "127.0.0.1", 0)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+
+    async def query(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "plait.names", "query", "@127.0.0.1", "-p",
+            str(server.port), *args, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=env)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+    try:
+        status, out, _ = await query("www.example.test", "AAAA")
+        assert status == 0
+        assert "status: NOERROR" in out and "flags: qr aa rd;" in out
+        assert "www.example.test.\t300\tIN\tAAAA\t2001:db8::80" in out
+        assert await query("example.test.", "MX", "+short", "+tcp") == (
+            0, "10 mail.example.test.\n", "")
+        status, out, _ = await query("example.test", "NS", "+short", "+tcp")
+        assert (status, out) == (0, "ns.example.test.\n")
+        status, out, _ = await query("nothing.example.test")
+        assert "status: NXDOMAIN" in out and ";; AUTHORITY SECTION:" in out
+        status, out, _ = await query("www.elsewhere.test", "+norecurse")
+        assert "status: REFUSED" in out
+        status, out, err = await query("example.test", "AXFR")
+        assert status == 0, err
+        assert ";; XFR size: 8 records" in out
+        assert "example.test.\t300\tIN\tMX\t10 mail.example.test." in out
+    finally:
+        await server.close()

@@ -2,6 +2,7 @@
 resolve_message for a recursive server, lookup_zone by AXFR."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from plait.names.message import RR, Edns, Message
 from plait.names.name import Name
 from plait.names.rdata import AAAA, MX, NS, PTR, SOA, SRV, TXT, A
 from plait.names.resolver import Resolver, Result
+from plait.names.stub import StubResolver
 
 ZONE = Name.from_text("example.test.")
 SOA_RR = RR(ZONE, RRType.SOA, RRClass.IN, 300,
@@ -257,3 +259,35 @@ async def test_custom_network() -> None:
         (_n("zone.test."), RRType.NS)]
     with pytest.raises(ValueError):
         await r.lookup_zone("zone.test")    # no server to transfer from
+
+
+async def test_recursive_server_through_the_hierarchy() -> None:
+    """plait's server with ``resolver=`` (``serve --recursive``), resolving iteratively
+    through the local hierarchy, asked by the stub resolver and by dig."""
+    from names.test_root import HINTS, hierarchy, native_authority
+    if not native_authority():
+        pytest.skip("plait._native has no DnsCatalog: the native authority is not built")
+    from names.peers import dig
+    from plait.names.catalog import ZoneCatalog
+    from plait.names.root import RootResolver
+    from plait.names.server import serve
+
+    async with hierarchy("plait") as port:
+        resolver = Resolver(network=RootResolver(HINTS, port=port, timeout=1.0),
+                            cache=Cache())
+        server = await serve(ZoneCatalog(recursion=True), "127.0.0.1", 0, resolver=resolver)
+        try:
+            stub = StubResolver([("127.0.0.1", server.port)], timeout=3.0)
+            response = await stub.query("alias.example.test", RRType.A)
+            assert response.ra and not response.aa
+            assert [rr.rtype for rr in response.answers] == [RRType.CNAME, RRType.A]
+            assert response.answers[-1].rdata == A("192.0.2.2")
+            nx = await stub.query("nothing.other.test", RRType.A)
+            assert nx.rcode == Rcode.NXDOMAIN
+            failed = await stub.query("www.loop.test", RRType.A, raise_for_rcode=False)
+            assert failed.rcode == Rcode.SERVFAIL
+            out = await asyncio.to_thread(dig, "+short", "www.other.test", "A",
+                                          server=("127.0.0.1", server.port))
+            assert out.split() == ["192.0.2.2"]
+        finally:
+            await server.close()
