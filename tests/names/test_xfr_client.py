@@ -4,6 +4,7 @@ transfer can go wrong."""
 from __future__ import annotations
 
 import asyncio
+import random
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -15,7 +16,7 @@ from plait.names.constants import Rcode, RRType
 from plait.names.errors import TransferError, TransferTimeout
 from plait.names.message import RR, Message
 from plait.names.rdata import SOA, A
-from plait.names.xfr_client import axfr, ixfr, query_soa, serial_compare
+from plait.names.xfr_client import TransferReader, axfr, ixfr, query_soa, serial_compare
 from plait.names.zone import Zone
 from plait.names.zonefile import parse_zone
 
@@ -534,3 +535,68 @@ async def test_query_soa_timeout_retries() -> None:
         with pytest.raises(TransferTimeout):
             await query_soa(primary.address, ORIGIN, timeout=0.6, tries=3)
     assert len(primary.queries) == 3
+
+
+# --- the sans-IO reader, fed every split of a stream ----------------------------------------
+
+def splits(records: Sequence[RR], seed: int) -> list[list[RR]]:
+    """``records`` cut at random places (one record per message, all in one, and between)."""
+    rng = random.Random(seed)
+    out: list[list[RR]] = []
+    i = 0
+    while i < len(records):
+        n = [1, len(records), rng.randint(1, 9)][seed % 3]
+        out.append(list(records[i:i + n]))
+        i += n
+    return out
+
+
+@pytest.mark.parametrize("seed", range(9))
+def test_reader_axfr_every_split(seed: int) -> None:
+    zone = make_zone(10)
+    query = Message(id=5, questions=(Message.make_query(ORIGIN, RRType.AXFR).questions))
+    reader = TransferReader(query)
+    parts = splits([*zone.records, zone.soa], seed)
+    for i, part in enumerate(parts):
+        done = reader.receive(answer(query, part, question=(i == 0)))
+        assert done == (i == len(parts) - 1)
+    assert reader.result() == zone
+    reader.end_of_stream()  # after completion, a close is fine
+    with pytest.raises(TransferError, match="after the end"):
+        reader.receive(answer(query, [zone.soa]))
+
+
+@pytest.mark.parametrize("seed", range(9))
+def test_reader_ixfr_every_split(seed: int) -> None:
+    v10 = make_zone(10)
+    v11 = make_zone(11, "new1 A 198.51.100.1\n")
+    v12 = make_zone(12, "new2 A 198.51.100.2\n")
+    query = Message(id=6, questions=(Message.make_query(ORIGIN, RRType.IXFR).questions),
+                    authority=(v10.soa,))
+    reader = TransferReader(query, current=v10)
+    for i, part in enumerate(splits(ixfr_stream(v10, [(v10, v11), (v11, v12)]), seed)):
+        reader.receive(answer(query, part, question=(i == 0)))
+    assert reader.done and reader.result() == v12
+
+
+def test_reader_states() -> None:
+    v10, v11 = make_zone(10), make_zone(11)
+    query = Message(id=7, questions=(Message.make_query(ORIGIN, RRType.IXFR).questions),
+                    authority=(v10.soa,))
+    with pytest.raises(ValueError):
+        TransferReader(query)  # an IXFR needs the current copy
+    up_to_date = TransferReader(query, current=v10)
+    assert up_to_date.receive(answer(query, [v10.soa])) and up_to_date.result() is v10
+    newer = TransferReader(query, current=v10)
+    assert not newer.receive(answer(query, [v11.soa])) and newer.lone_newer_soa
+    with pytest.raises(TransferError, match="lone newer SOA"):
+        newer.end_of_stream()
+    empty = TransferReader(query, current=v10)
+    with pytest.raises(TransferError, match="without an answer"):
+        empty.end_of_stream()
+    partial = TransferReader(query, current=v10)
+    partial.receive(answer(query, [v11.soa, *v11.records[1:5]]))
+    with pytest.raises(TransferError, match="not complete"):
+        partial.result()
+    with pytest.raises(TransferError, match="ended before its closing SOA"):
+        partial.end_of_stream()

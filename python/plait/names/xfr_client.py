@@ -24,7 +24,7 @@ from .name import Name
 from .rdata import SOA
 from .zone import Zone
 
-__all__ = ["axfr", "ixfr", "query_soa", "serial_compare"]
+__all__ = ["TransferReader", "axfr", "ixfr", "query_soa", "serial_compare"]
 
 _QR = 0x8000
 _TC = 0x0200
@@ -140,25 +140,74 @@ def _soa_serial(rr: RR) -> int:
     return rr.rdata.serial
 
 
-class _Stream:
-    """The records of one transfer response, across messages, with the limits enforced."""
+class _NoAnswer(TransferError):
+    """The server closed the connection without answering (some do so for IXFR)."""
 
-    def __init__(self, reader: asyncio.StreamReader, query: Message, origin: Name,
-                 max_records: int, max_messages: int) -> None:
-        self.reader = reader
+
+class _Incremental(TransferError):
+    """The IXFR answer cannot be applied to our copy (so a full transfer is needed)."""
+
+
+def _zone(origin: Name, records: Iterable[RR]) -> Zone:
+    try:
+        return Zone.from_records(origin, records)
+    except ValueError as exc:  # ZoneError is a ValueError
+        raise TransferError(f"transferred zone {origin} is not valid: {exc}") from exc
+
+
+def _rr_key(rr: RR) -> tuple[Name, int, int, Any]:
+    return (rr.name, rr.rtype, rr.rclass, rr.rdata)
+
+
+_Sequence = tuple[RR, list[RR], RR, list[RR]]  # old SOA, deletions, new SOA, additions
+
+
+class TransferReader:
+    """The sans-IO half of a transfer in: feed it the response messages of one AXFR or
+    IXFR ``query`` in order (:meth:`receive`), tell it when the stream ends
+    (:meth:`end_of_stream`), and take :meth:`result` once ``done``.
+
+    ``current`` is the copy an IXFR starts from. The reader checks each message (id,
+    response bit, opcode, RCODE, TC, question) and each record (class IN, inside the zone),
+    enforces ``max_records`` and ``max_messages``, recognises the three IXFR answers (a lone
+    SOA, the incremental form, the AXFR form) and applies differences serial by serial.
+    """
+
+    def __init__(self, query: Message, *, current: Zone | None = None,
+                 max_records: int = 1_000_000, max_messages: int = 1_000_000) -> None:
         self.query = query
-        self.origin = origin
+        self.origin = query.questions[0].name
+        self.ixfr = query.questions[0].rtype == RRType.IXFR
+        if self.ixfr and current is None:
+            raise ValueError("an IXFR needs the current copy of the zone")
+        self.current = current
         self.max_records = max_records
         self.max_messages = max_messages
         self.messages = 0
         self.records = 0
-        self.pending: list[RR] = []
+        self.done = False
+        self._state = "first"    # first, second, axfr, deleting, adding, done
+        self._first: RR | None = None
+        self._soa_message = 0    # the message that brought the first SOA
+        self._final = 0          # the serial the transfer brings us to
+        self._kept: list[RR] = []  # AXFR form: the zone's records
+        self._sequences: list[_Sequence] = []
+        self._old: RR | None = None
+        self._new: RR | None = None
+        self._deletions: list[RR] = []
+        self._additions: list[RR] = []
+        self._result: Zone | None = None
 
-    async def next_message(self) -> list[RR] | None:
-        """The answer records of the next message (None at a clean end of the stream)."""
-        message = await _receive(self.reader)
-        if message is None:
-            return None
+    @property
+    def lone_newer_soa(self) -> bool:
+        """An IXFR answered so far by a newer SOA alone: more should follow, but a server
+        with nothing more to say may just stop (the caller waits briefly, then falls back)."""
+        return self.ixfr and self._state == "second"
+
+    def receive(self, message: Message) -> bool:
+        """Take the next response message; True once the transfer is complete."""
+        if self.done:
+            raise TransferError(f"message after the end of the transfer of {self.origin}")
         self.messages += 1
         if self.messages > self.max_messages:
             raise TransferError(f"transfer of {self.origin} exceeds {self.max_messages} "
@@ -169,100 +218,86 @@ class _Stream:
             raise TransferError(f"transfer of {self.origin} exceeds {self.max_records} records")
         for rr in message.answers:
             _check_record(rr, self.origin)
-        return list(message.answers)
+            if self._state == "done":
+                raise TransferError(f"records after the closing SOA of {self.origin}")
+            self._record(rr)
+        if self._state == "second" and self._soa_message == self.messages:
+            assert self.current is not None
+            if serial_compare(self._final, self.current.serial) <= 0:
+                self._finish(self.current)  # a lone SOA not newer than ours: up to date
+        return self.done
+
+    def end_of_stream(self) -> None:
+        """The server closed the connection: an error unless the transfer is complete."""
+        if self.done:
+            return
+        if self._state == "first":
+            raise _NoAnswer(f"server closed the transfer of {self.origin} without an answer")
+        if self.lone_newer_soa:
+            raise _Incremental(f"IXFR of {self.origin}: a lone newer SOA")
+        raise TransferError(f"transfer of {self.origin} ended before its closing SOA "
+                            f"({self.records} records received)")
+
+    def result(self) -> Zone:
+        """The transferred zone (``current`` itself when an IXFR found it up to date)."""
+        if self._result is None:
+            raise TransferError(f"transfer of {self.origin} is not complete")
+        return self._result
+
+    def _finish(self, zone: Zone) -> None:
+        self._result = zone
+        self._state = "done"
+        self.done = True
+
+    def _record(self, rr: RR) -> None:
+        origin = self.origin
+        soa = _is_apex_soa(rr, origin)
+        if rr.rtype == RRType.SOA and not soa:
+            raise TransferError(f"SOA outside the apex in the transfer of {origin}: {rr}")
+        state = self._state
+        if state == "first":
+            if not soa:
+                raise TransferError(f"transfer of {origin} does not start with its SOA: {rr}")
+            self._first, self._final = rr, _soa_serial(rr)
+            self._soa_message = self.messages
+            self._kept = [rr]
+            self._state = "second" if self.ixfr else "axfr"
+        elif state == "second":
+            if soa and _soa_serial(rr) != self._final:
+                self._state = "deleting"  # the incremental form: a difference opens
+                self._old, self._deletions = rr, []
+            else:
+                self._state = "axfr"
+                self._axfr(rr, soa)
+        elif state == "axfr":
+            self._axfr(rr, soa)
+        elif state == "deleting":
+            if soa:
+                self._new, self._additions, self._state = rr, [], "adding"
+            else:
+                self._deletions.append(rr)
+        elif soa:  # adding, and an SOA ends this difference
+            assert self._old is not None and self._new is not None
+            self._sequences.append((self._old, self._deletions, self._new, self._additions))
+            if _soa_serial(rr) == self._final and _soa_serial(self._new) == self._final:
+                assert self.current is not None and self._first is not None
+                self._finish(_apply(self.current, self._sequences, self._first))
+            else:
+                self._old, self._deletions, self._state = rr, [], "deleting"
+        else:
+            self._additions.append(rr)
+
+    def _axfr(self, rr: RR, soa: bool) -> None:
+        if not soa:
+            self._kept.append(rr)
+            return
+        if _soa_serial(rr) != self._final:
+            raise TransferError(f"transfer of {self.origin} closed with serial "
+                                f"{_soa_serial(rr)}, opened with {self._final}")
+        self._finish(_zone(self.origin, self._kept))
 
 
-async def _collect_axfr(stream: _Stream, first: RR, rest: list[RR]) -> Zone:
-    """Read the AXFR form: ``first`` (the SOA) ... up to the SOA repeated."""
-    origin = stream.origin
-    serial = _soa_serial(first)
-    records = [first]
-    batch = rest
-    while True:
-        for i, rr in enumerate(batch):
-            if _is_apex_soa(rr, origin):
-                if _soa_serial(rr) != serial:
-                    raise TransferError(f"transfer of {origin} closed with serial "
-                                        f"{_soa_serial(rr)}, opened with {serial}")
-                if i != len(batch) - 1:
-                    raise TransferError(f"records after the closing SOA of {origin}")
-                return _zone(origin, records)
-            if rr.rtype == RRType.SOA and rr.name == origin:
-                raise TransferError(f"malformed SOA inside the transfer of {origin}")
-            records.append(rr)
-        nxt = await stream.next_message()
-        if nxt is None:
-            raise TransferError(f"transfer of {origin} ended before its closing SOA "
-                                f"({len(records)} records received)")
-        batch = nxt
-
-
-class _NoAnswer(TransferError):
-    """The server closed the connection without answering (some do so for IXFR)."""
-
-
-def _zone(origin: Name, records: Iterable[RR]) -> Zone:
-    try:
-        return Zone.from_records(origin, records)
-    except ValueError as exc:  # ZoneError is a ValueError
-        raise TransferError(f"transferred zone {origin} is not valid: {exc}") from exc
-
-
-async def _first_records(stream: _Stream) -> tuple[RR, list[RR]]:
-    batch = await stream.next_message()
-    while batch is not None and not batch:
-        batch = await stream.next_message()
-    if batch is None:
-        raise _NoAnswer(f"server closed the transfer of {stream.origin} without an answer")
-    first = batch[0]
-    if not _is_apex_soa(first, stream.origin):
-        raise TransferError(f"transfer of {stream.origin} does not start with its SOA: "
-                            f"{first}")
-    return first, batch[1:]
-
-
-async def axfr(server: tuple[str, int], origin: Name | str, *, timeout: float = 30.0,
-               max_records: int = 1_000_000, max_messages: int = 1_000_000) -> Zone:
-    """Fetch a whole zone from ``server`` (host, port) by AXFR over TCP.
-
-    Raises :class:`TransferError` (carrying the server's RCODE if it answered with an
-    error) when the transfer is refused, malformed or over a limit, and
-    :class:`TransferTimeout` when it takes longer than ``timeout`` seconds in all.
-    """
-    name = _origin(origin)
-    query = Message(id=_new_id(), questions=(Question(name, RRType.AXFR),))
-    try:
-        async with asyncio.timeout(timeout):
-            async with _tcp(server) as (reader, writer):
-                await _send(writer, query)
-                stream = _Stream(reader, query, name, max_records, max_messages)
-                first, rest = await _first_records(stream)
-                return await _collect_axfr(stream, first, rest)
-    except TimeoutError as exc:
-        if isinstance(exc, TransferError):
-            raise
-        raise TransferTimeout(f"AXFR of {name} from {server[0]}#{server[1]} took longer "
-                              f"than {timeout} s") from exc
-    except OSError as exc:
-        raise TransferError(f"AXFR of {name} from {server[0]}#{server[1]}: {exc}") from exc
-
-
-_LONE_SOA_WAIT = 3.0
-
-
-async def _next_nonempty(stream: _Stream) -> list[RR] | None:
-    nxt = await stream.next_message()
-    while nxt is not None and not nxt:
-        nxt = await stream.next_message()
-    return nxt
-
-
-class _Incremental(TransferError):
-    """The IXFR stream cannot be applied to our copy (so a full transfer is needed)."""
-
-
-def _apply(current: Zone, sequences: list[tuple[RR, list[RR], RR, list[RR]]],
-           final: RR) -> Zone:
+def _apply(current: Zone, sequences: list[_Sequence], final: RR) -> Zone:
     """Apply IXFR difference sequences (old SOA, deletions, new SOA, additions) in order."""
     key = _rr_key
     records: dict[Any, RR] = {key(rr): rr for rr in current.records if rr.rtype != RRType.SOA}
@@ -282,57 +317,53 @@ def _apply(current: Zone, sequences: list[tuple[RR, list[RR], RR, list[RR]]],
     return _zone(current.origin, [final, *records.values()])
 
 
-def _rr_key(rr: RR) -> tuple[Name, int, int, Any]:
-    return (rr.name, rr.rtype, rr.rclass, rr.rdata)
+# How long an IXFR waits, after a lone newer SOA, for the rest before asking for AXFR.
+_LONE_SOA_WAIT = 3.0
 
 
-async def _collect_ixfr(stream: _Stream, current: Zone, first: RR, rest: list[RR]) -> Zone:
-    """Read the incremental form (RFC 1995 §4) after its first SOA and apply it."""
-    origin = stream.origin
-    final_serial = _soa_serial(first)
-    sequences: list[tuple[RR, list[RR], RR, list[RR]]] = []
-    old_soa: RR | None = None
-    new_soa: RR | None = None
-    deletions: list[RR] = []
-    additions: list[RR] = []
-    state = "start"  # start -> deleting -> adding -> deleting ... -> done
-    batch = rest
-    while True:
-        for i, rr in enumerate(batch):
-            if state == "done":
-                raise TransferError(f"records after the closing SOA of the IXFR of {origin}")
-            is_soa = _is_apex_soa(rr, origin)
-            if rr.rtype == RRType.SOA and not is_soa:
-                raise TransferError(f"SOA outside the apex in the IXFR of {origin}: {rr}")
-            if state == "start":
-                if not is_soa:
-                    raise TransferError(f"IXFR of {origin}: no SOA to open a difference")
-                old_soa, deletions, state = rr, [], "deleting"
-            elif state == "deleting":
-                if is_soa:
-                    new_soa, additions, state = rr, [], "adding"
-                else:
-                    deletions.append(rr)
-            else:  # adding
-                if is_soa:
-                    assert old_soa is not None and new_soa is not None
-                    sequences.append((old_soa, deletions, new_soa, additions))
-                    if (_soa_serial(rr) == final_serial
-                            and _soa_serial(new_soa) == final_serial):
-                        state = "done"
-                        if i != len(batch) - 1:
-                            raise TransferError(
-                                f"records after the closing SOA of the IXFR of {origin}")
-                    else:
-                        old_soa, deletions, state = rr, [], "deleting"
-                else:
-                    additions.append(rr)
-        if state == "done":
-            return _apply(current, sequences, first)
-        nxt = await stream.next_message()
-        if nxt is None:
-            raise TransferError(f"IXFR of {origin} ended before its closing SOA")
-        batch = nxt
+async def _run(server: tuple[str, int], reader: TransferReader, deadline: float) -> Zone:
+    """Send the reader's query over TCP and feed it the responses until it is done."""
+    loop = asyncio.get_running_loop()
+    async with _tcp(server) as (stream, writer):
+        await _send(writer, reader.query)
+        while not reader.done:
+            if reader.lone_newer_soa:
+                wait = min(_LONE_SOA_WAIT, (deadline - loop.time()) / 2)
+                try:
+                    message = await asyncio.wait_for(_receive(stream), wait)
+                except TimeoutError:
+                    message = None
+            else:
+                message = await _receive(stream)
+            if message is None:
+                reader.end_of_stream()
+                break
+            reader.receive(message)
+    return reader.result()
+
+
+async def axfr(server: tuple[str, int], origin: Name | str, *, timeout: float = 30.0,
+               max_records: int = 1_000_000, max_messages: int = 1_000_000) -> Zone:
+    """Fetch a whole zone from ``server`` (host, port) by AXFR over TCP.
+
+    Raises :class:`TransferError` (carrying the server's RCODE if it answered with an
+    error) when the transfer is refused, malformed or over a limit, and
+    :class:`TransferTimeout` when it takes longer than ``timeout`` seconds in all.
+    """
+    name = _origin(origin)
+    query = Message(id=_new_id(), questions=(Question(name, RRType.AXFR),))
+    reader = TransferReader(query, max_records=max_records, max_messages=max_messages)
+    deadline = asyncio.get_running_loop().time() + timeout
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await _run(server, reader, deadline)
+    except TimeoutError as exc:
+        if isinstance(exc, TransferError):
+            raise
+        raise TransferTimeout(f"AXFR of {name} from {server[0]}#{server[1]} took longer "
+                              f"than {timeout} s") from exc
+    except OSError as exc:
+        raise TransferError(f"AXFR of {name} from {server[0]}#{server[1]}: {exc}") from exc
 
 
 async def ixfr(server: tuple[str, int], current: Zone, *, timeout: float = 30.0,
@@ -341,47 +372,23 @@ async def ixfr(server: tuple[str, int], current: Zone, *, timeout: float = 30.0,
 
     Returns ``current`` itself when the server says it is up to date (a lone SOA not newer
     than ours). The server may answer with the differences (applied here, serial by
-    serial) or with the whole zone. When it answers NOTIMP, REFUSED or FORMERR, closes
-    after a newer lone SOA, or sends differences that do not apply to our copy, the zone is
-    fetched by AXFR instead, within the same overall ``timeout``; also when it closes the
-    connection without answering (what some servers without IXFR do).
+    serial) or with the whole zone. When it answers NOTIMP, REFUSED or FORMERR, sends a
+    newer lone SOA and nothing more, sends differences that do not apply to our copy, or
+    closes the connection without answering (what some servers without IXFR do), the zone
+    is fetched by AXFR instead, within the same overall ``timeout``.
     """
     origin = current.origin
     query = Message(id=_new_id(), questions=(Question(origin, RRType.IXFR),),
                     authority=(current.soa,))
+    reader = TransferReader(query, current=current, max_records=max_records,
+                            max_messages=max_messages)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     where = f"{server[0]}#{server[1]}"
     try:
         async with asyncio.timeout_at(deadline):
             try:
-                async with _tcp(server) as (reader, writer):
-                    await _send(writer, query)
-                    stream = _Stream(reader, query, origin, max_records, max_messages)
-                    first, rest = await _first_records(stream)
-                    new_serial = _soa_serial(first)
-                    if not rest:
-                        # A lone SOA: up to date if not newer; otherwise more may follow.
-                        if stream.messages == 1 and serial_compare(new_serial,
-                                                                   current.serial) <= 0:
-                            nxt = None
-                        else:
-                            # A server that splits one record per message sends more;
-                            # one that has nothing more to say gets a short wait only.
-                            wait = min(_LONE_SOA_WAIT, (deadline - loop.time()) / 2)
-                            try:
-                                nxt = await asyncio.wait_for(_next_nonempty(stream), wait)
-                            except TimeoutError:
-                                nxt = None
-                            if nxt is None and serial_compare(new_serial, current.serial) > 0:
-                                raise _Incremental(f"IXFR of {origin}: a lone newer SOA")
-                        if nxt is None:
-                            return current
-                        rest = nxt
-                    second = rest[0]
-                    if (_is_apex_soa(second, origin) and _soa_serial(second) != new_serial):
-                        return await _collect_ixfr(stream, current, first, rest)
-                    return await _collect_axfr(stream, first, rest)
+                return await _run(server, reader, deadline)
             except TransferError as exc:
                 if (not isinstance(exc, (_Incremental, _NoAnswer))
                         and exc.rcode not in _IXFR_FALLBACK):
