@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::cache::{AnswerCache, Plain};
 use crate::message::{Edns, Header, Message, Question, Record};
 use crate::name::Name;
 use crate::rdata::{rtype, RData};
@@ -221,6 +222,7 @@ struct Sections {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     zones: HashMap<Box<[u8]>, Arc<Zone>>,
+    cache: AnswerCache,
 }
 
 impl Catalog {
@@ -232,10 +234,12 @@ impl Catalog {
     /// Adds or replaces the zone with the same origin.
     pub fn insert(&mut self, zone: Arc<Zone>) {
         self.zones.insert(zone.origin_key().into(), zone);
+        self.cache = AnswerCache::default();
     }
 
     /// Removes the zone with this origin; whether there was one.
     pub fn remove(&mut self, origin: &Name) -> bool {
+        self.cache = AnswerCache::default();
         self.zones.remove(&origin.as_wire().to_ascii_lowercase()[..]).is_some()
     }
 
@@ -256,6 +260,11 @@ impl Catalog {
         self.zones.len()
     }
 
+    /// Number of responses in the answer cache.
+    pub fn cached(&self) -> usize {
+        self.cache.len()
+    }
+
     /// Whether there are no zones.
     pub fn is_empty(&self) -> bool {
         self.zones.is_empty()
@@ -273,6 +282,17 @@ impl Catalog {
     /// Answers one query given as wire bytes (`tcp`: it came over TCP, so the response may
     /// be up to 65535 bytes).
     pub fn answer(&self, query: &[u8], tcp: bool, cfg: &Config) -> Outcome {
+        let plain = Plain::parse(query);
+        let mut key_buf = [0u8; 272];
+        let cache_key = plain.as_ref().map(|p| {
+            let limit = size_limit(tcp, p.udp_size, cfg) as u16;
+            p.key(query, limit, cfg.max_udp_payload, &mut key_buf)
+        });
+        if let (Some(p), Some(k)) = (&plain, cache_key) {
+            if let Some(hit) = self.cache.get(k, query, p) {
+                return Outcome::Response(hit);
+            }
+        }
         if query.len() < 12 {
             return Outcome::Drop;
         }
@@ -328,14 +348,7 @@ impl Catalog {
         let do_bit = msg.edns.as_ref().is_some_and(Edns::dnssec_ok);
         let mut s = Sections { aa: true, ..Sections::default() };
         self.resolve(zone, &key, &q.name, q.qtype, do_bit, &mut s);
-        let limit = if tcp {
-            65535
-        } else {
-            match &msg.edns {
-                Some(e) => usize::from(e.udp_size).min(usize::from(cfg.max_udp_payload)).max(MIN_UDP_SIZE),
-                None => MIN_UDP_SIZE,
-            }
-        };
+        let limit = size_limit(tcp, msg.edns.as_ref().map(|e| e.udp_size), cfg);
         let mut h = header;
         if s.aa {
             h.flags |= AA;
@@ -350,7 +363,12 @@ impl Catalog {
             edns,
         };
         match resp.render(Some(limit)) {
-            Ok(wire) => Outcome::Response(wire),
+            Ok(wire) => {
+                if let Some(k) = cache_key {
+                    self.cache.put(k, &wire);
+                }
+                Outcome::Response(wire)
+            }
             Err(_) => {
                 let Message { header, questions, edns, .. } = resp;
                 error_response(Header { flags: header.flags & !AA, ..header }, questions.into_iter().next(), edns, rcode::SERVFAIL)
@@ -502,6 +520,18 @@ impl Catalog {
             additional(zone, &set.records, set.rtype == rtype::NS, do_bit, s);
         }
         None
+    }
+}
+
+/// The response size limit: 65535 over TCP; over UDP the client's EDNS size capped at ours,
+/// at least 512; 512 without EDNS (RFC 1035 §4.2.1, RFC 6891 §6.2.5).
+fn size_limit(tcp: bool, udp_size: Option<u16>, cfg: &Config) -> usize {
+    if tcp {
+        return 65535;
+    }
+    match udp_size {
+        Some(u) => usize::from(u).min(usize::from(cfg.max_udp_payload)).max(MIN_UDP_SIZE),
+        None => MIN_UDP_SIZE,
     }
 }
 

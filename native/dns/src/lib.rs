@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod answer;
+mod cache;
 mod error;
 mod message;
 mod name;
