@@ -81,7 +81,7 @@ def test_unbound_resolves_through_a_stub_zone() -> None:
 
 
 def test_broken_config_fails_loudly_with_the_daemon_output() -> None:
-    bad = NSD([primary("example.com", "this is not a zone file\n")], start_timeout=5)
+    bad = NSD([primary("example.com", "this is not a zone file\n")], start_timeout=2)
     with pytest.raises(PeerError, match="nsd"):
         bad.start()
     assert bad.proc is None
