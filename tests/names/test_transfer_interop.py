@@ -1,8 +1,9 @@
 """Zone transfers with real peers (tests/names/peers.py launchers, Debian packages):
 
-- NSD is the primary and plait the secondary: plait's axfr()/ixfr() fetch what dnspython's
-  ``dns.query.xfr`` fetches; a SecondaryZone follows NSD's zone changes by its refresh timer
-  and by NSD's NOTIFY, received by plait's own server (``serve(notify_handler=...)``).
+- NSD, named or knotd is the primary and plait the secondary: plait's axfr() fetches what
+  dnspython's ``dns.query.xfr`` fetches; ixfr() follows NSD (full-zone answers) and named
+  (incremental answers); a SecondaryZone follows the primary's changes by its refresh timer
+  and by the primary's NOTIFY, received by plait's own server (``serve(notify_handler=)``).
 - named and knotd are secondaries of plait's server: they transfer the zone from it, serve
   the same records, and fetch a new serial when plait's Notifier tells them.
 """
@@ -119,10 +120,14 @@ async def until(predicate: Any, timeout: float, what: str) -> None:
 
 # --- plait as NSD's secondary -----------------------------------------------------------------
 
-def test_axfr_from_nsd_equals_dnspython() -> None:
-    with NSD([primary(ORIGIN, zone_text(1))]) as nsd:
-        zone = asyncio.run(axfr(nsd.address, ORIGIN, timeout=20))
-        theirs, messages = dnspython_axfr(nsd.address, ORIGIN)
+PRIMARIES = [NSD, Named, Knot]
+
+
+@pytest.mark.parametrize("cls", PRIMARIES, ids=lambda c: c.name)
+def test_axfr_equals_dnspython(cls: type[Daemon]) -> None:
+    with cls([primary(ORIGIN, zone_text(1))]) as peer:
+        zone = asyncio.run(axfr(peer.address, ORIGIN, timeout=20))
+        theirs, messages = dnspython_axfr(peer.address, ORIGIN)
     assert messages > 1, "the transfer should span several messages"
     assert zone.serial == 1
     assert len(zone.records) == len(plait_zone(1).records) > 3500
@@ -166,34 +171,35 @@ def test_secondary_zone_refreshes_from_nsd_by_timer() -> None:
         asyncio.run(run())
 
 
-def test_secondary_of_nsd_follows_its_notify() -> None:
-    """NSD NOTIFYs plait's server; Secondaries.handle_notify answers and refreshes; plait's
-    server then answers queries from the new copy."""
+@pytest.mark.parametrize("cls", PRIMARIES, ids=lambda c: c.name)
+def test_secondary_follows_notify(cls: type[Daemon]) -> None:
+    """The primary (NSD, named, knotd) NOTIFYs plait's server; Secondaries.handle_notify
+    answers and refreshes; plait's server then answers queries from the new copy."""
     async def run() -> None:
         catalog = ZoneCatalog()
         secs = Secondaries(catalog, refresh=3600.0, retry=3600.0)
         server = await serve(catalog, HOST, 0, notify_handler=secs.handle_notify)
         ours = (HOST, server.port)
-        nsd = NSD([primary(ORIGIN, zone_text(1), notify=[ours])])
-        await asyncio.to_thread(nsd.start)
+        peer = cls([primary(ORIGIN, zone_text(1), notify=[ours])])
+        await asyncio.to_thread(peer.start)
         try:
-            secs.add(ORIGIN, [nsd.address])
+            secs.add(ORIGIN, [peer.address])
             await secs.start()
             await secs.wait_ready(20)
             r = await asyncio.to_thread(query, ours, f"web.{ORIGIN}", "A")
             assert [str(rd) for rrset in r.answer for rd in rrset] == ["192.0.2.1"]
-            nsd.set_zone(ORIGIN, zone_text(2))
+            peer.set_zone(ORIGIN, zone_text(2))
             # the refresh timer is an hour: only NOTIFY brings serial 2 this fast
             zone = secs.get(ORIGIN)
             assert zone is not None
             await until(lambda: zone.zone is not None and zone.zone.serial == 2, 20,
-                        "serial 2 after NSD's NOTIFY")
+                        f"serial 2 after {cls.name}'s NOTIFY")
             r = await asyncio.to_thread(query, ours, f"web.{ORIGIN}", "A")
             assert [str(rd) for rrset in r.answer for rd in rrset] == ["192.0.2.2"]
         finally:
             await secs.stop()
             await server.close()
-            await asyncio.to_thread(nsd.stop)
+            await asyncio.to_thread(peer.stop)
     asyncio.run(run())
 
 
