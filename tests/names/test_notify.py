@@ -198,6 +198,20 @@ def test_change_before_the_loop_runs_is_sent_by_flush() -> None:
     assert [m.answers[0] for m in received] == [make_zone(10).soa]
 
 
+async def test_notify_all_zones_at_start() -> None:
+    secondary = await listener()
+    catalog = new_catalog()
+    catalog.put(make_zone(10))
+    notifier = Notifier(catalog, {ORIGIN: [secondary.address]}, interval=0.2)
+    await asyncio.sleep(0.05)
+    assert secondary.received == []  # zones already there: nothing until asked
+    await notifier.notify_all()
+    await notifier.wait()
+    assert [m.answers for m in secondary.received] == [(make_zone(10).soa,)]
+    await notifier.close()
+    secondary.transport.close()
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError):
         Notifier(new_catalog(), {}, tries=0)

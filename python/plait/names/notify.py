@@ -118,6 +118,14 @@ class Notifier:
         """Send the NOTIFYs for changes made while no event loop was running."""
         self._flush_unsent()
 
+    async def notify_all(self) -> None:
+        """Schedule a NOTIFY for every zone of the catalog that has secondaries (what a
+        primary does when it starts: its secondaries need not wait for their refresh)."""
+        self._unsent.clear()
+        for zone in self.catalog.zones():
+            if self.targets.get(zone.origin):
+                self._schedule(zone)
+
     def _cancel(self, origin: Name) -> None:
         for key in [k for k in self._pending if k[0] == origin]:
             self._pending.pop(key).cancel()
