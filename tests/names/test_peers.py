@@ -16,6 +16,7 @@ from names.peers import (
     Named,
     PeerError,
     PeerZone,
+    PlaitServer,
     Unbound,
     dig,
     drill,
@@ -100,3 +101,23 @@ def test_tools_raise_on_failure_unless_asked_not_to() -> None:
         dig("example.com", "+time=1", server=("127.0.0.1", port))
     out = dig("example.com", "+time=1", server=("127.0.0.1", port), check=False)
     assert "timed out" in out or "no servers could be reached" in out
+
+
+def test_plait_server_in_a_thread_answers_and_stops() -> None:
+    server = PlaitServer([("example.com.", ZONE.format(serial=9))])
+    with server:
+        thread = server._thread
+        assert serial_of(server.address, "example.com") == 9
+        assert dig("+short", "www.example.com", server=server.address).split() == ["192.0.2.9"]
+        port = server.port
+    assert thread is not None and not thread.is_alive()
+    assert server.loop is None and server.server is None
+    out = dig("+short", "www.example.com", "+time=1", server=("127.0.0.1", port), check=False)
+    assert "192.0.2.9" not in out   # nothing answers there any more
+
+
+def test_plait_server_with_a_bad_zone_raises_and_leaves_no_thread() -> None:
+    server = PlaitServer([("example.com.", "www 300 IN A 192.0.2.1\n")])   # no SOA
+    with pytest.raises(Exception, match="SOA"):
+        server.start()
+    assert server.loop is None and (server._thread is None or not server._thread.is_alive())
