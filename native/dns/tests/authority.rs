@@ -942,3 +942,65 @@ fn the_cache_is_bounded() {
     }
     assert!(c.cached() > 0);
 }
+
+/// Seeded mutations of valid queries: every outcome is a response that parses (and echoes
+/// the id), a drop, or a pass; nothing panics.
+#[test]
+fn mutated_queries_never_break_the_engine() {
+    let cats = [catalog(), signed()];
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    for (name, qt) in [("web.example.com.", rtype::A), ("x.w.s.test.", rtype::TXT), ("m.s.test.", rtype::A), ("www.sub.example.com.", rtype::A), ("www.dn.example.com.", ANY)] {
+        let mut q = query_msg(name, qt);
+        seeds.push(wire(&q));
+        let mut e = Edns { udp_size: 4096, options: vec![(10, vec![1, 2, 3, 4, 5, 6, 7, 8])], ..Edns::default() };
+        e.set_dnssec_ok(true);
+        q.edns = Some(e);
+        seeds.push(wire(&q));
+    }
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut responses, mut others) = (0, 0);
+    for round in 0..20_000 {
+        let mut q = seeds[round % seeds.len()].clone();
+        let edits = 1 + next() % 4;
+        for _ in 0..edits {
+            let r = next();
+            match r % 4 {
+                0 if !q.is_empty() => {
+                    let i = (r >> 8) as usize % q.len();
+                    q[i] = (r >> 32) as u8;
+                }
+                1 if !q.is_empty() => {
+                    let at = (r >> 8) as usize % q.len();
+                    q.truncate(at.max(2));
+                }
+                2 => q.push((r >> 16) as u8),
+                _ if q.len() > 12 => {
+                    let i = 12 + (r >> 8) as usize % (q.len() - 12);
+                    q[i] = 0xC0;
+                }
+                _ => {}
+            }
+        }
+        for (i, c) in cats.iter().enumerate() {
+            for tcp in [false, true] {
+                match c.answer(&q, tcp, &Config::default()) {
+                    Outcome::Response(w) => {
+                        let m = Message::parse(&w).unwrap_or_else(|e| panic!("round {round}: response does not parse: {e}"));
+                        assert_eq!(&w[..2], &q[..2]);
+                        assert!(m.header.qr());
+                        assert!(tcp || w.len() <= 1232, "round {round} catalog {i}");
+                        responses += 1;
+                    }
+                    Outcome::Drop | Outcome::Pass => others += 1,
+                }
+            }
+        }
+    }
+    assert!(responses > 10_000 && others > 100, "{responses} {others}");
+}
