@@ -14,6 +14,8 @@ use std::sync::Mutex;
 pub const MAX_ENTRIES: usize = 16_384;
 /// Responses larger than this are not kept.
 pub const MAX_RESPONSE: usize = 4096;
+/// The most bytes of keys and responses kept (the cache is emptied when it would pass this).
+pub const MAX_BYTES: usize = 8 << 20;
 
 const QR: u8 = 0x80;
 const OPCODE: u8 = 0x78;
@@ -108,8 +110,12 @@ impl Plain {
     }
 }
 
-/// Cache key -> rendered response.
-type Responses = HashMap<Box<[u8]>, Box<[u8]>>;
+/// Cache key -> rendered response, and the bytes they hold.
+#[derive(Debug, Default)]
+struct Responses {
+    map: HashMap<Box<[u8]>, Box<[u8]>>,
+    bytes: usize,
+}
 
 /// Rendered responses by key.
 #[derive(Debug, Default)]
@@ -121,7 +127,7 @@ impl AnswerCache {
     /// The cached response for this query, patched with its id, RD, CD and name case.
     pub(crate) fn get(&self, key: &[u8], q: &[u8], plain: &Plain) -> Option<Vec<u8>> {
         let map = self.map.lock().ok()?;
-        let hit = map.get(key)?;
+        let hit = map.map.get(key)?;
         let mut out = hit.to_vec();
         drop(map);
         out[0] = q[0];
@@ -137,17 +143,22 @@ impl AnswerCache {
         if response.len() > MAX_RESPONSE {
             return;
         }
-        if let Ok(mut map) = self.map.lock() {
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
+        if let Ok(mut r) = self.map.lock() {
+            let size = key.len() + response.len();
+            if r.map.len() >= MAX_ENTRIES || r.bytes + size > MAX_BYTES {
+                r.map.clear();
+                r.bytes = 0;
             }
-            map.insert(key.into(), response.into());
+            if let Some(old) = r.map.insert(key.into(), response.into()) {
+                r.bytes -= key.len() + old.len();
+            }
+            r.bytes += size;
         }
     }
 
     /// Number of responses kept.
     pub(crate) fn len(&self) -> usize {
-        self.map.lock().map_or(0, |m| m.len())
+        self.map.lock().map_or(0, |r| r.map.len())
     }
 }
 

@@ -1004,3 +1004,23 @@ fn mutated_queries_never_break_the_engine() {
     }
     assert!(responses > 10_000 && others > 100, "{responses} {others}");
 }
+
+#[test]
+fn the_cache_is_bounded_in_bytes() {
+    let mut text = String::from("t. 30 SOA ns.t. h.t. 1 600\nt. 30 NS ns.t.\nns.t. 30 A 192.0.2.1\n");
+    for i in 0..15 {
+        text.push_str(&format!("*.big.t. 30 TXT {}\n", format!("{i:02}").repeat(120)));
+    }
+    let mut c = Catalog::new();
+    c.insert(Arc::new(zone("t.", &text)));
+    let mut sizes = 0;
+    for i in 0..3000 {
+        let q = query_msg(&format!("h{i}.big.t."), rtype::TXT);
+        let Outcome::Response(w) = c.answer(&wire(&q), true, &Config::default()) else { panic!() };
+        assert!(w.len() > 3000 && w.len() <= 4096, "{}", w.len());
+        sizes += w.len();
+    }
+    assert!(sizes > 8 << 20);
+    // 8 MiB hold about 2100 of these; the cache was emptied once on the way.
+    assert!(c.cached() > 0 && c.cached() < 3000 - 2000, "{}", c.cached());
+}
