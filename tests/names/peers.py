@@ -511,10 +511,15 @@ class Unbound(Daemon):
 class PlaitServer:
     """plait's ``serve()`` on its own event loop in a thread of this process, so blocking
     tools (dig, dnsperf, daemons) can talk to it from the test. ``zones`` are
-    (origin, zone-file text) pairs; other keyword arguments go to ``serve()``."""
+    (origin, zone-file text) pairs; ``loop`` is "uvloop" (what ``python -m plait.names``
+    runs on) or "asyncio"; other keyword arguments go to ``serve()``."""
 
     def __init__(self, zones: Sequence[tuple[str, str]] = (), *, catalog: object = None,
-                 timeout: float = START_TIMEOUT, **serve_kwargs: object) -> None:
+                 loop: str = "uvloop", timeout: float = START_TIMEOUT,
+                 **serve_kwargs: object) -> None:
+        if loop not in ("uvloop", "asyncio"):
+            raise ValueError(f"loop must be 'uvloop' or 'asyncio', not {loop!r}")
+        self.loop_kind = loop
         self.zone_texts = list(zones)
         self.catalog = catalog
         self.timeout = timeout
@@ -546,7 +551,11 @@ class PlaitServer:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(self.timeout)
 
     def start(self) -> Self:
-        self.loop = asyncio.new_event_loop()
+        if self.loop_kind == "uvloop":
+            import uvloop
+            self.loop = uvloop.new_event_loop()
+        else:
+            self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="plait-dns",
                                         daemon=True)
         self._thread.start()

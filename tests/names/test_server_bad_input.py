@@ -30,9 +30,10 @@ WAIT = 0.5          # seconds to wait for a reply that should not come
 FORMERR = dns.rcode.FORMERR
 
 
-@pytest.fixture(scope="module")
-def plait() -> Iterator[PlaitServer]:
-    with PlaitServer([("example.com.", ZONE)], tcp_idle_timeout=5.0) as server:
+@pytest.fixture(scope="module", params=["uvloop", "asyncio"])
+def plait(request: pytest.FixtureRequest) -> Iterator[PlaitServer]:
+    with PlaitServer([("example.com.", ZONE)], loop=request.param,
+                     tcp_idle_timeout=5.0) as server:
         yield server
 
 
