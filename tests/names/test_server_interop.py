@@ -216,10 +216,13 @@ def plait(signed_zone: tuple[str, str]) -> Iterator[PlaitServer]:
 # ---------------------------------------------------------------- every record type
 
 
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
 @pytest.mark.parametrize("tool", TOOLS)
 @pytest.mark.parametrize(("rel", "rtype"), TYPED, ids=[t for _, t in TYPED])
-def test_every_type(plait: PlaitServer, tool: str, rel: str, rtype: str) -> None:
-    out = ask(tool, fqdn(rel), rtype, server=plait.address)
+def test_every_type(plait: PlaitServer, tool: str, transport: str, rel: str,
+                    rtype: str) -> None:
+    opts = ["+tcp"] if transport == "tcp" else []
+    out = ask(tool, fqdn(rel), rtype, *opts, server=plait.address)
     assert out.status == "NOERROR", out.text
     assert "aa" in out.flags and "qr" in out.flags, out.text
     answer = [r for r in out.records("answer") if r.rtype == rtype]
@@ -321,6 +324,28 @@ def test_refused_outside_every_zone(plait: PlaitServer, tool: str) -> None:
     out = ask(tool, "www.example.org.", "A", server=plait.address)
     assert out.status == "REFUSED", out.text
     assert out.records("answer") == [] and "aa" not in out.flags
+
+
+def test_question_case_is_echoed(plait: PlaitServer) -> None:
+    """Resolvers that randomise the case of their questions (0x20) check the echo."""
+    q = dns.message.make_query("wWw.ExAmPlE.CoM.", "A")
+    r = dns.query.udp(q, "127.0.0.1", port=plait.port, timeout=5)
+    assert r.question[0].name.to_text() == "wWw.ExAmPlE.CoM."
+    assert {rd.address for rrset in r.answer for rd in rrset} == {"192.0.2.80"}
+    out = ask("dig", "WWW.EXAMPLE.COM.", "A", server=plait.address)
+    assert out.status == "NOERROR" and "aa" in out.flags, out.text
+    assert ";WWW.EXAMPLE.COM." in out.text
+
+
+@pytest.mark.parametrize("opcode", [2, 5, 6, 15], ids=["STATUS", "UPDATE", "DSO", "15"])
+def test_other_opcodes_are_notimp(plait: PlaitServer, opcode: int) -> None:
+    out = ask("dig", f"www.{ORIGIN}", "A", f"+opcode={opcode}", server=plait.address)
+    assert out.status == "NOTIMP", out.text
+
+
+def test_header_only_query_is_formerr(plait: PlaitServer) -> None:
+    out = parse_output(dig("+header-only", f"www.{ORIGIN}", server=plait.address))
+    assert out.status == "FORMERR", out.text
 
 
 def test_additional_addresses_for_mx_and_ns(plait: PlaitServer) -> None:
