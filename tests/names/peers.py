@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -505,6 +506,40 @@ class Unbound(Daemon):
         return r.rcode() == dns.rcode.NOERROR
 
 
+class PlaitProcess(Daemon):
+    """``python -m plait.names serve`` as a subprocess, like the other daemons: primaries
+    from zone files (``--zone``), secondaries (``--secondary ADDR:PORT/ZONE``), each zone's
+    ``notify`` targets (``--notify``) and ``allow_transfer`` networks (``--allow-transfer``)."""
+
+    name = "plait"
+    binary = sys.executable
+
+    def write_config(self) -> list[str]:
+        self.write_zones()
+        argv = [sys.executable, "-m", "plait.names", "serve", "--interface", HOST,
+                "--port", str(self.port)]
+        notify: list[Address] = []
+        nets: list[str] = []
+        for z in self.zones:
+            if z.text is not None:
+                argv += ["--zone", str(self.dir / z.filename)]
+            for a in z.primaries:
+                argv += ["--secondary", f"{a[0]}:{a[1]}/{z.fqdn}"]
+            notify += [a for a in z.notify if a not in notify]
+            nets += [n for n in z.allow_transfer if n not in nets]
+        for a in notify:
+            argv += ["--notify", f"{a[0]}:{a[1]}"]
+        for n in nets:
+            argv += ["--allow-transfer", n]
+        return argv
+
+    def set_zone(self, origin: str, text: str) -> None:
+        """Not offered: ``python -m plait.names serve`` has no reload signal (SIGHUP would
+        end it). Use PlaitServer and its catalog to change a zone while serving."""
+        raise PeerError("python -m plait.names serve does not reload zone files; "
+                        "use PlaitServer and put() into its catalog")
+
+
 # ---------------------------------------------------------------- plait's own server
 
 
@@ -635,4 +670,5 @@ def drill(*args: str, server: Address | None = None, timeout: float = TOOL_TIMEO
     return _run(argv, timeout, check)
 
 
-PEERS: dict[str, type[Daemon]] = {"nsd": NSD, "named": Named, "knotd": Knot, "unbound": Unbound}
+PEERS: dict[str, type[Daemon]] = {"nsd": NSD, "named": Named, "knotd": Knot, "unbound": Unbound,
+                                  "plait": PlaitProcess}

@@ -16,6 +16,7 @@ from names.peers import (
     Named,
     PeerError,
     PeerZone,
+    PlaitProcess,
     PlaitServer,
     Unbound,
     dig,
@@ -42,7 +43,7 @@ def _gone(proc: subprocess.Popen[bytes] | None) -> bool:
     return proc is not None and proc.poll() is not None
 
 
-@pytest.mark.parametrize("cls", [NSD, Named, Knot], ids=lambda c: c.name)
+@pytest.mark.parametrize("cls", [NSD, Named, Knot, PlaitProcess], ids=lambda c: c.name)
 def test_primary_answers_and_stops(cls: type[Daemon]) -> None:
     daemon = cls([primary("example.com", ZONE.format(serial=7))])
     with daemon:
@@ -59,7 +60,7 @@ def test_primary_answers_and_stops(cls: type[Daemon]) -> None:
     assert not tmp.exists()
 
 
-@pytest.mark.parametrize("cls", [NSD, Named, Knot], ids=lambda c: c.name)
+@pytest.mark.parametrize("cls", [NSD, Named, Knot, PlaitProcess], ids=lambda c: c.name)
 def test_secondary_transfers_and_follows_notify(cls: type[Daemon]) -> None:
     port = free_port()
     nsd = NSD([primary("example.com", ZONE.format(serial=1), notify=[("127.0.0.1", port)])])
@@ -121,3 +122,12 @@ def test_plait_server_with_a_bad_zone_raises_and_leaves_no_thread() -> None:
     with pytest.raises(Exception, match="SOA"):
         server.start()
     assert server.loop is None and (server._thread is None or not server._thread.is_alive())
+
+
+def test_plait_process_as_a_primary_notifies_named() -> None:
+    port = free_port()
+    plait = PlaitProcess([primary("example.com", ZONE.format(serial=4),
+                                  notify=[("127.0.0.1", port)])])
+    with plait, Named([secondary("example.com", [plait.address])], port=port) as named:
+        assert named.wait_serial("example.com", 4, timeout=20) == 4
+        assert dig("+short", "www.example.com", server=named.address).split() == ["192.0.2.4"]

@@ -25,7 +25,7 @@ import dns.rrset
 import dns.zone
 import pytest
 
-from names.peers import PlaitServer, Unbound, dig, drill, kdig, require
+from names.peers import PlaitProcess, PlaitServer, Unbound, dig, drill, kdig, primary, require
 
 pytestmark = pytest.mark.interop
 
@@ -468,6 +468,17 @@ def test_unbound_resolves_through_plait(plait: PlaitServer) -> None:
         assert out.rdatas("answer", "SRV") == expected("_sip._tcp", "SRV"), out.text
         out = ask("dig", f"big.{ORIGIN}", "TXT", server=unbound.address)
         assert len(out.records("answer")) == BIG_TXT, out.text
+
+
+def test_unbound_resolves_through_the_plait_command() -> None:
+    """The same through ``python -m plait.names serve --zone FILE``, the way it is deployed."""
+    plait = PlaitProcess([primary(ORIGIN, ZONE)])
+    with plait, Unbound({ORIGIN: [plait.address]}) as unbound:
+        out = ask("dig", f"www.dname.{ORIGIN}", "A", server=unbound.address)
+        assert out.status == "NOERROR", out.text
+        assert {r.rdata for r in out.records("answer") if r.rtype == "A"} == {"192.0.2.90"}
+        out = ask("kdig", f"anything.wild.{ORIGIN}", "TXT", server=unbound.address)
+        assert out.rdatas("answer", "TXT") == expected("*.wild", "TXT"), out.text
 
 
 # ---------------------------------------------------------------- zone transfers out
