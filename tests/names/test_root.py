@@ -287,11 +287,11 @@ async def test_limits() -> None:
 
 async def test_time_budget() -> None:
     async with FakeServer(lambda q, tcp: [], host=ROOT_ADDR) as silent:
-        r = RootResolver(HINTS, port=silent.port, timeout=5.0, time_budget=0.3)
+        r = RootResolver(HINTS, port=silent.port, timeout=20.0, time_budget=0.3)
         start = time.monotonic()
         with pytest.raises(DNSResolutionError, match="time budget"):
             await r.query("www.example.test", RRType.A)
-        assert time.monotonic() - start < 1.5
+        assert time.monotonic() - start < 5.0     # the budget, not the 20 s timeout
 
 
 async def test_unreachable_servers() -> None:

@@ -146,7 +146,7 @@ async def test_silent_server_then_a_good_one() -> None:
         start = time.monotonic()
         response = await stub.query(NAME, RRType.A)
         assert response.answers
-        assert 0.3 <= time.monotonic() - start < 2.0
+        assert 0.3 <= time.monotonic() - start < 5.0
         assert len(dead.udp_queries) == 1 and len(good.udp_queries) == 1
 
 
@@ -301,9 +301,10 @@ async def test_unreachable_port_fails_over_quickly() -> None:
         closed = gone.address
     async with FakeServer(answer_a) as good:
         start = time.monotonic()
-        response = await StubResolver([closed, good.address], timeout=5.0).query(NAME, RRType.A)
+        response = await StubResolver([closed, good.address], timeout=20.0).query(
+            NAME, RRType.A)
         assert response.answers
-        assert time.monotonic() - start < 2.0    # ICMP unreachable, not a 5 s timeout
+        assert time.monotonic() - start < 5.0    # ICMP unreachable, not a 20 s timeout
 
 
 async def test_attempts_bound_the_total_time() -> None:
@@ -312,7 +313,7 @@ async def test_attempts_bound_the_total_time() -> None:
         with pytest.raises(DNSTimeoutError):
             await StubResolver([a.address, b.address], timeout=0.2, attempts=2).query(
                 NAME, RRType.A)
-        assert 0.8 <= time.monotonic() - start < 2.5
+        assert 0.8 <= time.monotonic() - start < 5.0
         assert len(a.udp_queries) == 2 and len(b.udp_queries) == 2
 
 
