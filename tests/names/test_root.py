@@ -256,6 +256,18 @@ async def test_zone_cuts_remembered() -> None:
         assert r.queries_sent == first + 1     # straight to example.test.'s server
 
 
+async def test_dead_remembered_servers_forgotten() -> None:
+    async with hierarchy("mini") as port:
+        r = _resolver(port)
+        await r.query("www.example.test", RRType.A)
+        example = Name.from_text("example.test.")
+        assert r._cuts[example][1] == [LEAF_ADDR]
+        r._cuts[example] = (time.monotonic() + 600, ["127.0.0.66"])   # nothing there
+        six = await r.query("www.example.test", RRType.AAAA)
+        assert [str(rr.rdata) for rr in six.answers] == ["2001:db8::1"]
+        assert r._cuts[example][1] == [LEAF_ADDR]
+
+
 async def test_answers_cached() -> None:
     async with hierarchy("mini") as port:
         r = _resolver(port, cache=Cache())

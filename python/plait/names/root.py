@@ -178,8 +178,21 @@ class RootResolver:
     async def _iterate(self, qname: Name, rtype: int, rclass: int,
                        budget: _Budget) -> Message:
         zone, servers = self._closest_cut(qname)
+        remembered = servers is not self.hints
         for _ in range(self.max_referrals + 1):
-            response = await self._ask(servers, zone, qname, rtype, rclass, budget)
+            try:
+                response = await self._ask(servers, zone, qname, rtype, rclass, budget)
+            except _OutOfQueries:
+                raise
+            except DNSResolutionError:
+                if not remembered:
+                    raise
+                # Remembered servers that no longer answer: forget them, start from the top.
+                self._cuts.pop(zone, None)
+                zone, servers = ROOT, self.hints
+                remembered = False
+                continue
+            remembered = False
             if response.rcode == Rcode.NXDOMAIN or response.answers:
                 return response
             ns = [rr for rr in response.authority if rr.rtype == RRType.NS]
