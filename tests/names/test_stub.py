@@ -385,3 +385,13 @@ async def test_unrenderable_query_raises_at_once() -> None:
         with pytest.raises(DNSRenderError):
             await StubResolver([server.address]).query(NAME, 70000)
         assert not server.udp_queries
+
+
+async def test_ipv6_server() -> None:
+    def truncating(query: Message, tcp: bool) -> list[Reply]:
+        return answer_a(query, tcp) if tcp else [answer(query, tc=True)]
+
+    async with FakeServer(truncating, host="::1") as server:
+        response = await StubResolver([server.address]).query(NAME, RRType.A)
+        assert response.answers[0].rdata == A("192.0.2.1")
+        assert server.udp_queries[0][1][0] == "::1" and len(server.tcp_queries) == 1
