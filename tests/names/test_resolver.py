@@ -291,3 +291,18 @@ async def test_recursive_server_through_the_hierarchy() -> None:
             assert out.split() == ["192.0.2.2"]
         finally:
             await server.close()
+
+
+async def test_concurrent_identical_questions_share_one_query() -> None:
+    async with FakeServer(zone_server) as server:
+        r = Resolver([server.address])
+        results = await asyncio.gather(*(r.lookup_address("www.example.test")
+                                         for _ in range(5)),
+                                       r.lookup_ipv6_address("www.example.test"))
+        assert all(res.answers for res in results)
+        assert len(server.udp_queries) == 2       # one A, one AAAA
+        assert not r._inflight
+        with pytest.raises(DNSNameError):
+            await asyncio.gather(r.lookup_address("x.example.test"),
+                                 r.lookup_address("x.example.test"))
+        assert len(server.udp_queries) == 3

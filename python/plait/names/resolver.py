@@ -8,6 +8,7 @@ or a :class:`~plait.names.root.RootResolver` (iterating from the root hints).
 """
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 from collections.abc import Iterator, Sequence
@@ -90,6 +91,7 @@ class Resolver:
         self.cache = cache
         self.search = [s if isinstance(s, Name) else _absolute(s) for s in search]
         self.ndots = ndots
+        self._inflight: dict[tuple[bytes, int, int], asyncio.Future[Message]] = {}
 
     @classmethod
     def from_system(cls, resolv_conf: str | os.PathLike[str] = RESOLV_CONF,
@@ -136,6 +138,16 @@ class Resolver:
             cached = self.cache.get(name, rtype, rclass)
             if cached is not None:
                 return cached
+        # Identical questions asked at once share one network query.
+        key = (name.wire.lower(), rtype, rclass)
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._fetch(name, rtype, rclass))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _fetch(self, name: Name, rtype: int, rclass: int) -> Message:
         response = await self.network.query(name, rtype, rclass)
         if self.cache is not None:
             self.cache.put(response)
