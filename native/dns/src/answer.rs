@@ -215,6 +215,9 @@ struct Sections {
     additional: Vec<Record>,
     aa: bool,
     rcode: u16,
+    /// Leading additional records that must all fit or TC is set: in-domain glue of a
+    /// referral (RFC 9471 §3).
+    required_glue: usize,
 }
 
 /// A set of zones to answer from. Cheap to clone (zones are shared), so a server swaps in a
@@ -354,6 +357,7 @@ impl Catalog {
             h.flags |= AA;
         }
         h.rcode = s.rcode;
+        let required_glue = s.required_glue;
         let resp = Message {
             header: h,
             questions: vec![q],
@@ -363,7 +367,12 @@ impl Catalog {
             edns,
         };
         match resp.render(Some(limit)) {
-            Ok(wire) => {
+            Ok(mut wire) => {
+                let opt = usize::from(resp.edns.is_some());
+                let additional = usize::from(u16::from_be_bytes([wire[10], wire[11]]));
+                if additional < required_glue + opt {
+                    wire[2] |= 0x02; // TC: the resolver must retry over TCP for the glue
+                }
                 if let Some(k) = cache_key {
                     self.cache.put(k, &wire);
                 }
@@ -517,7 +526,7 @@ impl Catalog {
         }
         proof(s);
         if matches!(set.rtype, rtype::MX | rtype::NS | rtype::SRV) {
-            additional(zone, &set.records, set.rtype == rtype::NS, do_bit, s);
+            additional(zone, &set.records, set.rtype == rtype::NS, do_bit, s, |_| true);
         }
         None
     }
@@ -574,15 +583,18 @@ fn referral(zone: &Zone, cut: &Node, do_bit: bool, s: &mut Sections) {
             add_nsec(s, Some(cut), true);
         }
     }
-    additional(zone, &ns.records, true, do_bit, s);
+    // In-domain glue first (it must fit), then sibling glue (it may be left out).
+    additional(zone, &ns.records, true, do_bit, s, |t| t.is_subdomain(&cut.name));
+    s.required_glue = s.additional.len();
+    additional(zone, &ns.records, true, do_bit, s, |t| !t.is_subdomain(&cut.name));
 }
 
 /// A and AAAA records of in-zone targets of NS, MX and SRV records (`glue`: occluded data
 /// below a cut may be used, as for NS).
-fn additional(zone: &Zone, recs: &[Record], glue: bool, do_bit: bool, s: &mut Sections) {
+fn additional(zone: &Zone, recs: &[Record], glue: bool, do_bit: bool, s: &mut Sections, want: impl Fn(&Name) -> bool) {
     for (i, rec) in recs.iter().enumerate() {
         let Some(t) = target(rec) else { continue };
-        if !t.is_subdomain(zone.origin()) || recs[..i].iter().any(|r| target(r) == Some(t)) {
+        if !want(t) || !t.is_subdomain(zone.origin()) || recs[..i].iter().any(|r| target(r) == Some(t)) {
             continue;
         }
         let key = Key::new(t);

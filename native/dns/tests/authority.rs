@@ -1024,3 +1024,29 @@ fn the_cache_is_bounded_in_bytes() {
     // 8 MiB hold about 2100 of these; the cache was emptied once on the way.
     assert!(c.cached() > 0 && c.cached() < 3000 - 2000, "{}", c.cached());
 }
+
+#[test]
+fn referrals_whose_in_domain_glue_does_not_fit_are_truncated() {
+    let mut text = String::from("t. 30 SOA ns.t. h.t. 1 600\nt. 30 NS ns.t.\nns.t. 30 A 192.0.2.1\n");
+    for i in 0..13 {
+        let long = "n".repeat(8);
+        text.push_str(&format!("child.t. 30 NS {long}{i}.child.t.\n{long}{i}.child.t. 30 A 192.0.2.{i}\n{long}{i}.child.t. 30 AAAA 2001:db8::{i}\n"));
+        text.push_str(&format!("sib.t. 30 NS {long}{i}.other.t.\n{long}{i}.other.t. 30 A 192.0.2.{i}\n{long}{i}.other.t. 30 AAAA 2001:db8::{i}\n"));
+    }
+    let mut c = Catalog::new();
+    c.insert(Arc::new(zone("t.", &text)));
+    // In-domain glue that does not fit in 512 bytes: TC, so the resolver retries over TCP.
+    let r = ask(&c, "www.child.t.", rtype::A);
+    assert!(r.header.tc());
+    assert_eq!(r.authority.len(), 13);
+    let mut q = query_msg("www.child.t.", rtype::A);
+    q.edns = Some(Edns { udp_size: 4096, ..Edns::default() });
+    let r = ask_with(&c, &q, false, &Config::default());
+    assert!(!r.header.tc());
+    assert_eq!(r.additional.len(), 26);
+    // Sibling glue may be left out without TC.
+    let r = ask(&c, "www.sib.t.", rtype::A);
+    assert!(!r.header.tc());
+    assert_eq!(r.authority.len(), 13);
+    assert!(r.additional.len() < 26);
+}
