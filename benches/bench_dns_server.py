@@ -7,7 +7,7 @@ MX, TXT, NS, SOA, seeded) against each, over UDP::
 
     dnsperf -s 127.0.0.1 -p PORT -d QUERIES -l 4 -c 2 -Q 200000
 
-three times after a one-second warm-up run. The figure is the median run's "Queries per
+three times after a one-second warm-up run, the servers' runs interleaved. The figure is the median run's "Queries per
 second" as dnsperf reports it (wall clock, so the machine should be otherwise idle; dnsperf takes one of the two cores, the server the
 other). NSD runs one server process (``server-count: 1``), like plait and Twisted, which are
 single-threaded. The plait server is ``python -m plait.names serve --bindzone FILE --port P``;
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,34 +198,43 @@ class Measured:
         return rates[len(rates) // 2] if rates else 0.0
 
 
+IMPLS = ("plait", "nsd", "twisted")
 _measured: dict[str, Measured] = {}
 
 
-def measure(impl: str, port: int, sid: int, workdir: Path) -> Measured:
-    """The dnsperf runs against one server, made once and shared by both groups' tests."""
-    if impl not in _measured:
-        queries = workdir / "queries.txt"
+def measure_all(servers: dict[str, tuple[int, int]], workdir: Path) -> None:
+    """dnsperf against every server, rounds interleaved (plait, nsd, twisted, plait, ...) so
+    a change in the machine's other load falls on each alike; done once, shared by the tests
+    of both groups."""
+    todo = {impl: srv for impl, srv in servers.items() if impl not in _measured}
+    if not todo:
+        return
+    queries = workdir / "queries.txt"
+    for port, _sid in todo.values():
         dnsperf(port, queries, WARMUP)
-        m = Measured([], [])
-        for _ in range(ROUNDS):
+    got = {impl: Measured([], []) for impl in todo}
+    for _ in range(ROUNDS):
+        for impl, (port, sid) in todo.items():
             before = session_cpu(sid)
-            m.runs.append(dnsperf(port, queries, DURATION))
-            m.cpu.append(session_cpu(sid) - before)
+            got[impl].runs.append(dnsperf(port, queries, DURATION))
+            got[impl].cpu.append(session_cpu(sid) - before)
+    for impl, m in got.items():
         _measured[impl] = m
         print(f"\n{impl}: {m.median.qps:,.0f} qps (runs {[round(x.qps) for x in m.runs]}), "
               f"server CPU {[round(c, 2) for c in m.cpu]} s, "
               f"{m.per_cpu_second:,.0f} queries per CPU second, "
               f"{m.median.lost} lost, {m.median.rcodes}")
-    return _measured[impl]
 
 
-def _bench(benchmark: Any, impl: str, server: tuple[int, int], workdir: Path, *,
+def _bench(benchmark: Any, impl: str, servers: dict[str, Any], workdir: Path, *,
            per_cpu: bool) -> None:
-    port, sid = server
-    got: list[Measured] = []
-    benchmark.pedantic(lambda: got.append(measure(impl, port, sid, workdir)),
-                       rounds=1, iterations=1)
-    m = got[0]
+    started = servers.get(impl)
+    if isinstance(started, BaseException):
+        raise started
+    assert started is not None, f"{impl} was not started"
+    running = {k: v for k, v in servers.items() if not isinstance(v, BaseException)}
+    benchmark.pedantic(lambda: measure_all(running, workdir), rounds=1, iterations=1)
+    m = _measured[impl]
     r = m.median
     record(benchmark, impl, per_round=r.completed, unit="queries")
     # measured outside this process (dnsperf's wall clock, or the server's own CPU time)
@@ -237,7 +247,7 @@ def _bench(benchmark: Any, impl: str, server: tuple[int, int], workdir: Path, *,
     assert r.rcodes.get("NOERROR", 0) > 0 and r.rcodes.get("NXDOMAIN", 0) > 0, r.output
 
 
-@pytest.fixture(scope="module")
+@contextmanager
 def plait_server(workdir: Path) -> Iterator[tuple[int, int]]:
     port = free_port()
     server = ServerProcess("plait", [sys.executable, "-m", "plait.names", "serve", "--bindzone",
@@ -249,7 +259,7 @@ def plait_server(workdir: Path) -> Iterator[tuple[int, int]]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@contextmanager
 def twisted_server(workdir: Path) -> Iterator[tuple[int, int]]:
     port = free_port()
     twistd = Path(sys.executable).with_name("twistd")
@@ -263,41 +273,59 @@ def twisted_server(workdir: Path) -> Iterator[tuple[int, int]]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def nsd_server() -> Iterator[tuple[int, int]]:
+@contextmanager
+def nsd_server(workdir: Path) -> Iterator[tuple[int, int]]:
     with NSD([primary(ORIGIN, zone_text())]) as nsd:
         assert nsd.proc is not None
         yield nsd.port, nsd.proc.pid   # the launcher starts it in a session of its own
 
 
-@pytest.mark.benchmark(group="dns-server")
-def test_dns_server_plait(benchmark: Any, plait_server: tuple[int, int], workdir: Path) -> None:
-    _bench(benchmark, "plait", plait_server, workdir, per_cpu=False)
+STARTERS = {"plait": plait_server, "nsd": nsd_server, "twisted": twisted_server}
+
+
+@pytest.fixture(scope="module")
+def servers(request: pytest.FixtureRequest, workdir: Path) -> Iterator[dict[str, Any]]:
+    """The servers whose tests were selected, all up at once (idle ones cost nothing);
+    one that fails to start is reported by its own tests only."""
+    wanted = {item.name.rsplit("_", 1)[-1] for item in request.session.items
+              if getattr(item, "module", None) is request.module}
+    out: dict[str, Any] = {}
+    with ExitStack() as stack:
+        for impl in IMPLS:
+            if impl in wanted:
+                try:
+                    out[impl] = stack.enter_context(STARTERS[impl](workdir))
+                except (PeerError, OSError) as exc:
+                    out[impl] = exc
+        yield out
 
 
 @pytest.mark.benchmark(group="dns-server")
-def test_dns_server_nsd(benchmark: Any, nsd_server: tuple[int, int], workdir: Path) -> None:
-    _bench(benchmark, "nsd", nsd_server, workdir, per_cpu=False)
+def test_dns_server_plait(benchmark: Any, servers: dict[str, Any], workdir: Path) -> None:
+    _bench(benchmark, "plait", servers, workdir, per_cpu=False)
 
 
 @pytest.mark.benchmark(group="dns-server")
-def test_dns_server_twisted(benchmark: Any, twisted_server: tuple[int, int],
-                            workdir: Path) -> None:
-    _bench(benchmark, "twisted", twisted_server, workdir, per_cpu=False)
+def test_dns_server_nsd(benchmark: Any, servers: dict[str, Any], workdir: Path) -> None:
+    _bench(benchmark, "nsd", servers, workdir, per_cpu=False)
+
+
+@pytest.mark.benchmark(group="dns-server")
+def test_dns_server_twisted(benchmark: Any, servers: dict[str, Any], workdir: Path) -> None:
+    _bench(benchmark, "twisted", servers, workdir, per_cpu=False)
 
 
 @pytest.mark.benchmark(group="dns-server-cpu")
-def test_dns_server_cpu_plait(benchmark: Any, plait_server: tuple[int, int],
-                              workdir: Path) -> None:
-    _bench(benchmark, "plait", plait_server, workdir, per_cpu=True)
+def test_dns_server_cpu_plait(benchmark: Any, servers: dict[str, Any], workdir: Path) -> None:
+    _bench(benchmark, "plait", servers, workdir, per_cpu=True)
 
 
 @pytest.mark.benchmark(group="dns-server-cpu")
-def test_dns_server_cpu_nsd(benchmark: Any, nsd_server: tuple[int, int], workdir: Path) -> None:
-    _bench(benchmark, "nsd", nsd_server, workdir, per_cpu=True)
+def test_dns_server_cpu_nsd(benchmark: Any, servers: dict[str, Any], workdir: Path) -> None:
+    _bench(benchmark, "nsd", servers, workdir, per_cpu=True)
 
 
 @pytest.mark.benchmark(group="dns-server-cpu")
-def test_dns_server_cpu_twisted(benchmark: Any, twisted_server: tuple[int, int],
+def test_dns_server_cpu_twisted(benchmark: Any, servers: dict[str, Any],
                                 workdir: Path) -> None:
-    _bench(benchmark, "twisted", twisted_server, workdir, per_cpu=True)
+    _bench(benchmark, "twisted", servers, workdir, per_cpu=True)
