@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from names.test_resolver import zone_server
-from names.test_stub import FakeServer
+from names.test_stub import FakeServer, a_record, answer
 from plait.names.constants import RRClass, RRType
 from plait.names.query_cli import parse_args, run
 
@@ -35,7 +35,10 @@ async def test_answer_printed_as_dig_does() -> None:
         assert ";; QUESTION SECTION:\n;www.example.test.\t\tIN\tA" in out
         assert ";; ANSWER SECTION:\nwww.example.test.\t100\tIN\tA\t192.0.2.1" in out
         assert ";; Query time: " in out
-        assert f";; SERVER: 127.0.0.1#{server.port}(127.0.0.1)" in out
+        assert f";; SERVER: 127.0.0.1#{server.port}(127.0.0.1) (UDP)" in out
+        assert ";; WARNING: recursion requested but not available" in out
+        wire = answer(server.udp_queries[0][0], a_record(server.udp_queries[0][0])).to_wire()
+        assert f";; MSG SIZE  rcvd: {len(wire)}" in out
         query = server.udp_queries[0][0]
         assert query.rd and query.edns is not None and not query.edns.dnssec_ok
 
@@ -184,6 +187,8 @@ async def test_against_plait_server() -> None:
     try:
         status, out, _ = await query("www.example.test", "AAAA")
         assert status == 0
+        assert "(UDP)" in out
+        assert ") (TCP)" in (await query("www.example.test", "+tcp"))[1]
         assert "status: NOERROR" in out and "flags: qr aa rd;" in out
         assert "www.example.test.\t300\tIN\tAAAA\t2001:db8::80" in out
         assert await query("example.test.", "MX", "+short", "+tcp") == (

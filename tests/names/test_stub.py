@@ -138,6 +138,9 @@ async def test_answer_with_random_ids_and_ports() -> None:
         assert len(ids) >= 3 and len(ports) >= 3      # random each time (a clash is rare)
         query = server.udp_queries[0][0]
         assert query.rd and query.edns is not None and query.edns.udp_size == 1232
+        got = await stub.send_exchange(stub.make_query(NAME, RRType.A))
+        assert not got.tcp and got.server == server.address
+        assert got.size == len(got.response.to_wire())
 
 
 async def test_silent_server_then_a_good_one() -> None:
@@ -215,6 +218,10 @@ async def test_truncated_answer_retried_over_tcp() -> None:
         response = await StubResolver([server.address]).query(NAME, RRType.TXT)
         assert not response.tc and len(response.answers) == 3
         assert len(server.udp_queries) == 1 and len(server.tcp_queries) == 1
+        got = await StubResolver([server.address]).send_exchange(
+            Message.make_query(NAME, RRType.TXT))
+        assert got.tcp and got.server == server.address
+        assert got.size == len(got.response.to_wire()) > 512
 
 
 async def test_tcp_directly_and_mismatch_skipped_on_tcp() -> None:

@@ -183,7 +183,8 @@ def _enum_text(enum: type[Opcode | Rcode], value: int) -> str:
         return str(value)
 
 
-def format_response(response: Message, *, short: bool = False) -> str:
+def format_response(response: Message, *, short: bool = False,
+                    asked_recursion: bool = False) -> str:
     """The response as dig prints it (without the trailer)."""
     if short:
         return "".join(rr.rdata.to_text() + "\n" for rr in response.answers)
@@ -198,6 +199,8 @@ def format_response(response: Message, *, short: bool = False) -> str:
         f"ANSWER: {len(response.answers)}, AUTHORITY: {len(response.authority)}, "
         f"ADDITIONAL: {len(response.additional) + extra}"),
     ]
+    if asked_recursion and not response.ra:
+        lines.append(";; WARNING: recursion requested but not available")
     if response.edns is not None:
         e = response.edns
         lines += ["", ";; OPT PSEUDOSECTION:",
@@ -253,10 +256,10 @@ async def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.s
         return await _transfer(opts, server, started, out, err)
     stub = StubResolver([server], timeout=opts.timeout, attempts=opts.tries,
                         edns_payload=1232 if opts.edns else None)
+    query = stub.make_query(opts.name, opts.rtype, opts.rclass, rd=opts.recurse,
+                            dnssec=opts.dnssec)
     try:
-        response = await stub.query(opts.name, opts.rtype, opts.rclass, tcp=opts.tcp,
-                                    rd=opts.recurse, dnssec=opts.dnssec,
-                                    raise_for_rcode=False)
+        got = await stub.send_exchange(query, tcp=opts.tcp, raise_for_rcode=False)
     except DNSTimeoutError as exc:
         err.write(f";; no servers could be reached: {exc}\n")
         return 1
@@ -264,14 +267,16 @@ async def run(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.s
         err.write(f"query: {address}#{opts.port}: {exc}\n")
         return 1
     elapsed = int((time.monotonic() - started) * 1000)
+    response = got.response
     if opts.short:
         out.write(format_response(response, short=True))
         return 0
     out.write(f"\n; <<>> plait query <<>> {' '.join(argv)}\n")
-    out.write(format_response(response))
+    out.write(format_response(response, asked_recursion=query.rd))
     out.write(f"\n;; Query time: {elapsed} msec\n;; SERVER: {address}#{opts.port}"
-              f"({opts.server or address})\n"
-              f";; WHEN: {time.strftime('%a %b %d %H:%M:%S UTC %Y', time.gmtime())}\n\n")
+              f"({opts.server or address}) ({'TCP' if got.tcp else 'UDP'})\n"
+              f";; WHEN: {time.strftime('%a %b %d %H:%M:%S UTC %Y', time.gmtime())}\n"
+              f";; MSG SIZE  rcvd: {got.size}\n\n")
     return 0
 
 

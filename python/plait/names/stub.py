@@ -15,17 +15,27 @@ import secrets
 import socket
 import struct
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from .constants import Rcode, RRClass
 from .errors import DNSFormatError, DNSTimeoutError, error_for_rcode
 from .message import Edns, Message
 from .name import Name
 
-__all__ = ["MAX_TCP_MESSAGES", "StubResolver", "matches"]
+__all__ = ["MAX_TCP_MESSAGES", "Exchange", "StubResolver", "matches"]
 
 _DO = 0x8000
 MAX_TCP_MESSAGES = 64      # responses read on one TCP connection before giving up on a match
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A response and how it came: from which server, over TCP or not, its size in bytes."""
+
+    response: Message
+    server: tuple[str, int]
+    tcp: bool
+    size: int
 
 
 def matches(query: Message, response: Message) -> bool:
@@ -44,7 +54,8 @@ class _UDPWaiter(asyncio.DatagramProtocol):
     def __init__(self, query: Message, server: tuple[str, int]) -> None:
         self.query = query
         self.server = server
-        self.future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self.future: asyncio.Future[tuple[Message, int]] = (
+            asyncio.get_running_loop().create_future())
         self.ignored = 0
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
@@ -63,7 +74,7 @@ class _UDPWaiter(asyncio.DatagramProtocol):
         if not matches(self.query, response):
             self.ignored += 1
             return
-        self.future.set_result(response)
+        self.future.set_result((response, len(data)))
 
     def error_received(self, exc: Exception) -> None:
         if not self.future.done():
@@ -140,31 +151,36 @@ class StubResolver:
                    raise_for_rcode: bool = True) -> Message:
         """Send a prepared query (its ID is replaced on each try) and return the response,
         with the retries and failover of :meth:`query`."""
+        got = await self.send_exchange(query, tcp=tcp, raise_for_rcode=raise_for_rcode)
+        return got.response
+
+    async def send_exchange(self, query: Message, *, tcp: bool = False,
+                            raise_for_rcode: bool = True) -> Exchange:
+        """:meth:`send`, telling which server answered, over what, and the size."""
         query.to_wire()      # a query that cannot be rendered is our error: raise it now
         order = list(self.servers)
         if self.rotate:
             start = self._next % len(order)
             self._next += 1
             order = order[start:] + order[:start]
-        last_failure: Message | None = None
+        last_failure: Exchange | None = None
         errors: list[str] = []
         for _ in range(self.attempts):
             for server in order:
                 attempt = replace(query, id=secrets.randbelow(65536))
                 try:
-                    response = await self.exchange(attempt, server, tcp=tcp)
+                    got = await self._exchange(attempt, server, tcp)
                 except (TimeoutError, OSError, EOFError) as exc:
                     errors.append(f"{server[0]}#{server[1]}: {_describe(exc)}")
                     continue
-                if response.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
-                    return response
-                last_failure = response
+                if got.response.rcode in (Rcode.NOERROR, Rcode.NXDOMAIN):
+                    return got
+                last_failure = got
         if last_failure is not None:
             if raise_for_rcode:
-                err = error_for_rcode(last_failure.rcode,
-                                      f"{_question(query)}: every server failed, the last "
-                                      f"with rcode {_rcode_text(last_failure.rcode)}")
-                raise err
+                rcode = last_failure.response.rcode
+                raise error_for_rcode(rcode, f"{_question(query)}: every server failed, "
+                                             f"the last with rcode {_rcode_text(rcode)}")
             return last_failure
         raise DNSTimeoutError(f"{_question(query)}: no answer from "
                               f"{', '.join(f'{h}#{p}' for h, p in order)}"
@@ -175,16 +191,19 @@ class StubResolver:
         """One query to one server: UDP (then TCP if truncated) or TCP alone. A FORMERR or
         NOTIMP to an EDNS query without an OPT in it is retried without EDNS (RFC 6891 §7).
         Raises TimeoutError, OSError or DNSFormatError."""
-        response = await (self._tcp(query, server) if tcp else self._udp(query, server))
-        if (query.edns is not None and response.edns is None
-                and response.rcode in (Rcode.FORMERR, Rcode.NOTIMP)):
-            query = replace(query, edns=None)
-            response = await (self._tcp(query, server) if tcp else self._udp(query, server))
-        if response.tc and not tcp:
-            response = await self._tcp(query, server)
-        return response
+        return (await self._exchange(query, server, tcp)).response
 
-    async def _udp(self, query: Message, server: tuple[str, int]) -> Message:
+    async def _exchange(self, query: Message, server: tuple[str, int], tcp: bool) -> Exchange:
+        got = await (self._tcp(query, server) if tcp else self._udp(query, server))
+        if (query.edns is not None and got.response.edns is None
+                and got.response.rcode in (Rcode.FORMERR, Rcode.NOTIMP)):
+            query = replace(query, edns=None)
+            got = await (self._tcp(query, server) if tcp else self._udp(query, server))
+        if got.response.tc and not tcp:
+            got = await self._tcp(query, server)
+        return got
+
+    async def _udp(self, query: Message, server: tuple[str, int]) -> Exchange:
         loop = asyncio.get_running_loop()
         waiter = _UDPWaiter(query, server)
         transport, _ = await loop.create_datagram_endpoint(
@@ -192,11 +211,12 @@ class StubResolver:
         try:
             transport.sendto(query.to_wire())
             async with asyncio.timeout(self.timeout):
-                return await waiter.future
+                response, size = await waiter.future
+                return Exchange(response, server, False, size)
         finally:
             transport.close()
 
-    async def _tcp(self, query: Message, server: tuple[str, int]) -> Message:
+    async def _tcp(self, query: Message, server: tuple[str, int]) -> Exchange:
         wire = query.to_wire()
         async with asyncio.timeout(self.timeout):
             reader, writer = await asyncio.open_connection(server[0], server[1])
@@ -211,7 +231,7 @@ class StubResolver:
                     except (DNSFormatError, ValueError):
                         continue
                     if matches(query, response):
-                        return response
+                        return Exchange(response, server, True, size)
                 raise ConnectionError(f"no matching response in {MAX_TCP_MESSAGES} messages")
             finally:
                 writer.close()
