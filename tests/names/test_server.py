@@ -420,3 +420,29 @@ async def test_ipv6_loopback() -> None:
         assert r.answer[0][0].address == "2001:db8::10"
     finally:
         await srv.close()
+
+
+async def test_trickling_client_dropped_within_frame_timeout() -> None:
+    srv = await serve(make_catalog(), "127.0.0.1", 0, tcp_idle_timeout=0.3)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        data = frame(dns.message.make_query("www.example.test", "A").to_wire())
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        closed_after = None
+        for b in data[:-1]:              # one byte every 0.1 s, never the last
+            try:
+                writer.write(bytes((b,)))
+                await writer.drain()
+            except ConnectionError:
+                break
+            try:
+                if await asyncio.wait_for(reader.read(1), 0.1) == b"":
+                    closed_after = loop.time() - t0
+                    break
+            except TimeoutError:
+                pass
+        assert closed_after is not None and closed_after < 1.5
+        writer.close()
+    finally:
+        await srv.close()

@@ -272,6 +272,9 @@ class _TCPProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buf = self.buffer
+        # The idle timer restarts when a frame starts or completes, not on every byte: a
+        # frame must arrive whole within the timeout (a trickling client is dropped).
+        restart = not buf
         buf += data
         while len(buf) >= 2 and self.transport is not None:
             size = (buf[0] << 8) | buf[1]
@@ -282,10 +285,12 @@ class _TCPProtocol(asyncio.Protocol):
                 break
             frame = bytes(buf[2:2 + size])
             del buf[:2 + size]
+            restart = True
             self._query(frame)
             if self.pauses:
                 break
-        self._arm()
+        if restart:
+            self._arm()
 
     def _bad(self, why: str) -> None:
         log.info("closing DNS TCP connection from %s: %s", self.peer, why)
