@@ -139,3 +139,24 @@ async def test_listen_override_moves_the_dns_service() -> None:
         assert (await ask("www.example.test", "A", port_of(item))).answer
     finally:
         await root.stop()
+
+
+def test_plait_serve_runs_the_dns_service(tmp_path: Path) -> None:
+    import re
+
+    from serve_process import ServerProcess
+    server = ServerProcess(tmp_path / "data")
+    try:
+        banner = server.wait_ready()
+        match = re.search(r"dns\s+udp:127\.0\.0\.1:(\d+), tcp:127\.0\.0\.1:(\d+)", banner)
+        assert match, banner
+        port = int(match.group(1))
+        q = dns.message.make_query("www.example.test", "A")
+        r = dns.query.udp(q, "127.0.0.1", timeout=5, port=port)
+        assert r.answer[0][0].address == "127.0.0.1"
+        r = dns.query.tcp(q, "127.0.0.1", timeout=5, port=port)
+        assert r.answer[0][0].address == "127.0.0.1"
+        server.signal()
+        assert server.wait() == 0
+    finally:
+        server.ensure_stopped()
