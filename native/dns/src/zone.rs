@@ -116,6 +116,17 @@ fn covered(rec: &Record) -> Option<u16> {
     }
 }
 
+/// A type's mnemonic for error messages (RFC 3597 `TYPEnnn` for the ones not listed).
+fn type_name(t: u16) -> String {
+    let known = [
+        (rtype::A, "A"), (rtype::NS, "NS"), (rtype::CNAME, "CNAME"), (rtype::SOA, "SOA"),
+        (rtype::PTR, "PTR"), (rtype::MX, "MX"), (rtype::TXT, "TXT"), (rtype::AAAA, "AAAA"),
+        (rtype::SRV, "SRV"), (rtype::DNAME, "DNAME"), (rtype::OPT, "OPT"), (rtype::DS, "DS"),
+        (rtype::RRSIG, "RRSIG"), (rtype::NSEC, "NSEC"), (rtype::DNSKEY, "DNSKEY"), (rtype::CAA, "CAA"),
+    ];
+    known.iter().find(|(k, _)| *k == t).map_or_else(|| format!("TYPE{t}"), |(_, n)| (*n).to_string())
+}
+
 /// Types allowed beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
 fn may_sit_beside_cname(t: u16) -> bool {
     matches!(t, rtype::CNAME | rtype::RRSIG | rtype::NSEC)
@@ -142,7 +153,7 @@ impl Zone {
         let mut nodes: HashMap<Box<[u8]>, Node> = HashMap::new();
         let mut soa: Option<Record> = None;
         for rec in records {
-            let line = || format!("{} type {} ttl {}", rec.name, rec.rtype, rec.ttl);
+            let line = || format!("{} {} {}", rec.name, rec.ttl, type_name(rec.rtype));
             if rec.class != CLASS_IN {
                 return Err(err(format!("record {} has class {}, not IN", line(), rec.class)));
             }
@@ -213,7 +224,7 @@ impl Zone {
                     return Err(err(format!("more than one CNAME record at {}", node.name)));
                 }
                 if let Some(other) = node.rrsets.iter().find(|s| !s.records.is_empty() && !may_sit_beside_cname(s.rtype)) {
-                    return Err(err(format!("CNAME at {} beside other data (type {})", node.name, other.rtype)));
+                    return Err(err(format!("CNAME at {} beside other data ({})", node.name, type_name(other.rtype))));
                 }
             }
             if node.dname().is_some_and(|d| d.records.len() > 1) {
