@@ -33,7 +33,7 @@ def test_full_file(tmp_path: Path) -> None:
 
 
 def test_missing_file_gives_localhost(tmp_path: Path) -> None:
-    conf = load_resolv_conf(tmp_path / "absent")
+    conf = load_resolv_conf(tmp_path / "absent", hostname="box")
     assert conf == ResolvConf()
     assert conf.nameservers == (("127.0.0.1", 53),)
     assert (conf.ndots, conf.attempts, conf.rotate) == (1, 2, False)
@@ -72,3 +72,16 @@ def test_bad_option_values_keep_defaults() -> None:
 def test_trailing_comment_and_bad_search_names() -> None:
     conf = parse_resolv_conf("search ok.test . bad..name # comment.test\n")
     assert conf.search == (Name.from_text("ok.test."),)
+
+
+def test_search_from_the_host_name(tmp_path: Path) -> None:
+    conf = load_resolv_conf(tmp_path / "absent", hostname="box.lab.example")
+    assert conf.search == (Name.from_text("lab.example."),)
+    assert parse_resolv_conf("nameserver 127.0.0.2\n", hostname="box.lab.example.").search == (
+        Name.from_text("lab.example."),)
+    # a search or domain line wins, even an empty-looking one that names only the root
+    assert parse_resolv_conf("search a.test\n", hostname="box.lab.example").search == (
+        Name.from_text("a.test."),)
+    assert parse_resolv_conf("domain .\n", hostname="box.lab.example").search == ()
+    assert parse_resolv_conf("", hostname="box").search == ()
+    assert parse_resolv_conf("", hostname="box..bad").search == ()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from dataclasses import dataclass, field
 
 from .name import Name
@@ -56,11 +57,13 @@ def _number(value: str, low: int, high: int) -> int | None:
     return max(low, min(high, int(value)))
 
 
-def parse_resolv_conf(text: str) -> ResolvConf:
+def parse_resolv_conf(text: str, *, hostname: str | None = None) -> ResolvConf:
     """Parse the text of a resolv.conf. With no usable ``nameserver`` line the server is
-    127.0.0.1, as in the C library."""
+    127.0.0.1; with no ``search`` or ``domain`` line the search list is the domain of
+    ``hostname`` (what follows its first dot), both as in the C library."""
     servers: list[tuple[str, int]] = []
     search: list[Name] = []
+    searched = False
     ndots, timeout, attempts = 1, 5, 2
     rotate = edns0 = False
     options: list[str] = []
@@ -89,6 +92,7 @@ def parse_resolv_conf(text: str) -> ResolvConf:
                 if not name.is_root():
                     names.append(name)
             search = names[:MAX_SEARCH]
+            searched = True
         elif key == "options":
             for option in args:
                 options.append(option)
@@ -104,6 +108,11 @@ def parse_resolv_conf(text: str) -> ResolvConf:
                     rotate = True
                 elif opt == "edns0":
                     edns0 = True
+    if not searched and hostname and "." in hostname.strip("."):
+        try:
+            search = [Name.from_text(hostname.strip(".").split(".", 1)[1] + ".")]
+        except ValueError:
+            search = []
     return ResolvConf(
         nameservers=tuple(servers) or (("127.0.0.1", 53),), search=tuple(search),
         ndots=ndots, timeout=float(timeout), attempts=attempts, rotate=rotate, edns0=edns0,
@@ -111,11 +120,15 @@ def parse_resolv_conf(text: str) -> ResolvConf:
     )
 
 
-def load_resolv_conf(path: str | os.PathLike[str] = DEFAULT_PATH) -> ResolvConf:
-    """Read ``path``; a missing or unreadable file gives the defaults (127.0.0.1)."""
+def load_resolv_conf(path: str | os.PathLike[str] = DEFAULT_PATH, *,
+                     hostname: str | None = None) -> ResolvConf:
+    """Read ``path``; a missing or unreadable file gives the defaults (127.0.0.1).
+    ``hostname`` (default: this host's name) gives the search list when the file has none."""
+    if hostname is None:
+        hostname = socket.gethostname()
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             text = f.read(MAX_FILE_SIZE)
     except OSError:
-        return ResolvConf()
-    return parse_resolv_conf(text)
+        text = ""
+    return parse_resolv_conf(text, hostname=hostname)
