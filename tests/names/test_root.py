@@ -367,3 +367,47 @@ def test_hints() -> None:
     assert RootResolver().hints == [a for _, a in ROOT_HINTS if ":" not in a]
     with pytest.raises(ValueError):
         RootResolver([("a.test.", "::1")])
+
+
+def test_through_nsd_as_the_leaf_servers() -> None:
+    """Root and test. served by plait on 127.0.0.53/.54, example.test. and other.test. by
+    NSD on 127.0.0.1, all on NSD's port."""
+    if not native_authority():
+        pytest.skip("plait._native has no DnsCatalog: the native authority is not built")
+    from names.peers import NSD, primary
+    from plait.names.catalog import ZoneCatalog
+    from plait.names.server import serve
+
+    leaf = "127.0.0.1"
+
+    def text(address: str, origin: str) -> str:
+        return ZONES[address][origin].replace(LEAF_ADDR, leaf)
+
+    async def run(port: int) -> None:
+        servers = []
+        try:
+            for address in (ROOT_ADDR, TLD_ADDR):
+                catalog = ZoneCatalog()
+                for origin in ZONES[address]:
+                    catalog.put(Zone.from_records(origin,
+                                                  parse_zone(text(address, origin), origin)))
+                servers.append(await serve(catalog, address, port))
+            r = _resolver(port, timeout=2.0)
+            assert _addresses(await r.query("www.example.test", RRType.A)) == ["192.0.2.1"]
+            assert _addresses(await r.query("www.other.test", RRType.A)) == ["192.0.2.2"]
+            chain = await r.query("c0.example.test", RRType.A)
+            assert [rr.rtype for rr in chain.answers] == [RRType.CNAME] * 5 + [RRType.A]
+            nx = await r.query("nothing.other.test", RRType.A)
+            assert nx.rcode == Rcode.NXDOMAIN
+            assert nx.authority[0].name == Name.from_text("other.test.")
+            with pytest.raises(DNSResolutionError, match="loop"):
+                await r.query("ping.example.test", RRType.A)
+        finally:
+            for server in servers:
+                await server.close()
+
+    zones = [primary(origin, f"$ORIGIN {origin}\n" + text(LEAF_ADDR, origin))
+             for origin in ZONES[LEAF_ADDR]]
+    with NSD(zones) as nsd:
+        assert nsd.address[0] == leaf
+        asyncio.run(run(nsd.address[1]))
