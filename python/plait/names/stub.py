@@ -190,7 +190,7 @@ class StubResolver:
                        tcp: bool = False) -> Message:
         """One query to one server: UDP (then TCP if truncated) or TCP alone. A FORMERR or
         NOTIMP to an EDNS query without an OPT in it is retried without EDNS (RFC 6891 §7).
-        Raises TimeoutError, OSError or DNSFormatError."""
+        Raises TimeoutError, OSError (ICMP errors, refused TCP) or EOFError (TCP closed)."""
         return (await self._exchange(query, server, tcp)).response
 
     async def _exchange(self, query: Message, server: tuple[str, int], tcp: bool) -> Exchange:
