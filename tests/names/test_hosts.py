@@ -4,8 +4,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+import plait.names.hosts as hosts_module
 from plait.names.constants import RRClass, RRType
-from plait.names.hosts import HOSTS_TTL, Hosts, parse_hosts, reverse_name
+from plait.names.hosts import HOSTS_TTL, Hosts, HostsTable, parse_hosts, reverse_name
 from plait.names.name import Name
 from plait.names.rdata import AAAA, PTR, A
 
@@ -75,27 +78,25 @@ def test_reload_when_the_file_changes(tmp_path: Path) -> None:
     assert hosts.addresses("a.test") == []
 
 
-def test_not_reread_while_unchanged(tmp_path: Path) -> None:
+def test_not_reread_while_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "hosts"
     path.write_text("192.0.2.1 a.test\n")
-    calls = []
+    stats: list[str] = []
+    parses: list[str] = []
 
     def stat(p: str) -> os.stat_result:
-        calls.append(p)
+        stats.append(p)
         return os.stat(p)
 
-    hosts = Hosts(path, stat=stat)
-    opened = []
-    real_open = open
+    def parse(text: str) -> HostsTable:
+        parses.append(text)
+        return parse_hosts(text)
 
-    import builtins
-    try:
-        builtins.open = lambda *a, **k: (opened.append(a[0]), real_open(*a, **k))[1]  # type: ignore[assignment]
-        for _ in range(5):
-            hosts.addresses("a.test")
-    finally:
-        builtins.open = real_open
-    assert len(calls) == 5 and len(opened) == 1
+    monkeypatch.setattr(hosts_module, "parse_hosts", parse)
+    hosts = Hosts(path, stat=stat)
+    for _ in range(5):
+        assert hosts.addresses("a.test") == ["192.0.2.1"]
+    assert len(stats) == 5 and len(parses) == 1
 
 
 def test_parse_hosts_tables() -> None:
