@@ -13,7 +13,7 @@ from .message import RR
 from .name import Name
 from .rdata import AAAA, PTR, A
 
-__all__ = ["DEFAULT_PATH", "HOSTS_TTL", "Hosts", "parse_hosts", "reverse_name"]
+__all__ = ["DEFAULT_PATH", "HOSTS_TTL", "Hosts", "HostsTable", "parse_hosts", "reverse_name"]
 
 DEFAULT_PATH = "/etc/hosts"
 HOSTS_TTL = 3600            # the TTL given to records that come from the file (as Twisted)
