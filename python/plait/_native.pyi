@@ -6,7 +6,8 @@ from typing import Any, Self, TypeAlias, final, overload
 from typing_extensions import Buffer
 
 __all__ = [
-    "ArgumentSchema", "BoxDecoder", "DNSFormatError", "DnsCatalog", "JuiceError", "RawBox", "__version__", "dns_parse", "dns_render",
+    "ArgumentSchema", "BoxDecoder", "DNSFormatError", "DnsCatalog", "DnsDecoder", "JuiceError", "RawBox",
+    "__version__", "dns_parse", "dns_render",
     "encode_box", "encode_boxes",
 ]
 
@@ -134,6 +135,20 @@ def dns_parse(
     ``(name, type, class, ttl, rdata)``; ``edns`` is ``(udp_size, version, flags, options)``
     or None; the OPT record is not in ``additional``.  Raises DNSFormatError.
     """
+
+@final
+class DnsDecoder:
+    """Parses DNS messages straight into the ``plait.names`` objects (no tuples between).
+
+    ``classes`` maps "Name", "Message", "Question", "RR", "Edns" and "Opaque" to those
+    classes, ``rdata_classes`` each typed record type to its RData class; every one must be
+    a slotted class whose fields the codec fills in order (checked here: ValueError or
+    TypeError otherwise).
+    """
+
+    def __new__(cls, classes: Mapping[str, type], rdata_classes: Mapping[int, type]) -> Self: ...
+    def parse(self, data: Buffer) -> Any:
+        """The ``Message`` for a whole wire message. Raises DNSFormatError."""
 
 def dns_render(
     id: int,

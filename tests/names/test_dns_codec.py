@@ -447,3 +447,93 @@ def test_tsig_must_be_last_and_additional() -> None:
     head = struct.pack("!6H", 0, 0, 0, 1, 0, 0)
     with pytest.raises(DNSFormatError, match="TSIG"):
         Message.from_wire(head + t_wire)
+
+
+# ---------------------------------------------------------------- the native object builder
+
+
+def _via_tuples(wire: bytes) -> Message:
+    """The same message through the other native path: dns_parse's tuples, built in Python."""
+    from plait._native import dns_parse
+    from plait.names.rdata import rdata_from_native
+
+    mid, flags, rcode, qs, an, ns, ar, edns = dns_parse(wire)
+
+    def records(raw: list[tuple[bytes, int, int, int, object]]) -> tuple[RR, ...]:
+        return tuple(RR(Name(o), t, c, ttl, rdata_from_native(t, d))  # type: ignore[arg-type]
+                     for o, t, c, ttl, d in raw)
+
+    return Message(mid, flags, rcode, tuple(Question(Name(n), t, c) for n, t, c in qs),
+                   records(an), records(ns), records(ar),
+                   None if edns is None else Edns(edns[0], edns[1], edns[2], tuple(edns[3])))
+
+
+def _mixed_wire() -> bytes:
+    resp = _dns_response(CASES + [(o, t, x, v) for t, x, v in SVCB_CASES for o in ("Svc.Example.ORG.",)])
+    resp.authority.append(_dns_rrset("example.com.", "NS", "ns1.example.com."))
+    resp.additional.append(_dns_rrset("NS1.example.com.", "A", "192.0.2.53"))
+    return resp.to_wire(max_size=65535)
+
+
+def test_builder_equals_the_tuple_path_field_for_field() -> None:
+    for wire in (_mixed_wire(), _dns_response(CASES).to_wire(), dns.message.make_query("a.", "A").to_wire()):
+        built, slow = Message.from_wire(wire), _via_tuples(wire)
+        assert built == slow
+        assert [type(r.rdata) for r in built.answers] == [type(r.rdata) for r in slow.answers]
+        assert str(built) == str(slow)
+        assert built.to_wire() == slow.to_wire()
+
+
+def test_builder_shares_names_and_keeps_their_case() -> None:
+    msg = Message.from_wire(_mixed_wire())
+    q = msg.questions[0].name
+    same = [rr.name for rr in msg.answers if rr.name == q]
+    assert len(same) > 15 and all(n is q for n in same)  # one object per distinct wire form
+    mixed = next(rr.name for rr in msg.answers if rr.rtype == RRType.SVCB)
+    assert mixed.wire == b"\x03Svc\x07Example\x03ORG\x00" and mixed == N("svc.example.org")
+    assert hash(mixed) == hash(N("svc.example.org")) and str(mixed) == "Svc.Example.ORG."
+    assert msg.additional[0].name == N("ns1.example.com")  # compressed onto an earlier ns1
+
+
+def test_owner_pointer_reuse_reads_every_owner_right() -> None:
+    # owners: pointer to the question, a different pointer, a literal name, the first pointer
+    # again, then a pointer into the previous owner: the reuse of an already-read name must
+    # never hand a record the wrong one.
+    owners = ["example.com.", "www.example.com.", "other.example.net.", "example.com.",
+              "www.example.com.", "x.other.example.net.", "example.com."]
+    resp = dns.message.make_response(dns.message.make_query("example.com.", "A"))
+    for owner in owners:
+        resp.answer.append(_dns_rrset(owner, "A", "192.0.2.1"))
+    wire = resp.to_wire()
+    assert wire.count(b"\xc0\x0c") >= 3  # the question's name, pointed to again and again
+    msg = Message.from_wire(wire)
+    assert [str(rr.name) for rr in msg.answers] == owners
+    assert msg == _via_tuples(wire)
+
+
+def test_aaaa_text_is_the_same_from_wire_and_from_text() -> None:
+    for text in ("::ffff:192.0.2.1", "::", "2001:db8:0:0:1:0:0:1", "fe80::1:0:0:0", "1:0:0:2::3"):
+        from_text = AAAA.from_text(text)
+        wire = Message(answers=(RR.make("a.example", from_text),)).to_wire()
+        assert Message.from_wire(wire).answers[0].rdata == from_text
+
+
+def test_decoder_refuses_classes_it_cannot_fill() -> None:
+    from plait._native import DnsDecoder
+    from plait.names.rdata import RDATA_CLASSES
+
+    classes = {"Name": Name, "Message": Message, "Question": Question, "RR": RR, "Edns": Edns,
+               "Opaque": Opaque}
+
+    class Plain:  # no slots
+        __match_args__ = ("a", "b")
+        a = b = 0
+
+    with pytest.raises(TypeError, match="not a slot"):
+        DnsDecoder({**classes, "Opaque": Plain}, RDATA_CLASSES)
+    with pytest.raises(ValueError, match="fields"):
+        DnsDecoder({**classes, "Question": Edns}, RDATA_CLASSES)
+    with pytest.raises(ValueError, match="no RData class for type 1"):
+        DnsDecoder(classes, {k: v for k, v in RDATA_CLASSES.items() if k != 1})
+    with pytest.raises(ValueError, match="type 15"):
+        DnsDecoder(classes, {**RDATA_CLASSES, 15: SOA})

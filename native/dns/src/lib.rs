@@ -18,7 +18,7 @@ mod wire;
 mod zone;
 
 pub use error::{FormatError, RenderError};
-pub use message::{Edns, Header, Message, Question, Record};
+pub use message::{Edns, Header, Message, Question, Record, Section, Sink};
 pub use name::{Name, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use rdata::{rtype, RData};
 pub use svcb::{key as svc_key, SvcParam};

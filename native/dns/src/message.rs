@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::error::{FormatError, RenderError};
-use crate::name::Name;
+use crate::name::{Name, MAX_NAME_LEN};
 use crate::rdata::{rtype, RData};
 use crate::wire::Reader;
 
@@ -151,20 +151,86 @@ const MIN_QUESTION: usize = 5;
 /// The smallest resource record (root name, type, class, TTL, RDLENGTH).
 const MIN_RECORD: usize = 11;
 
-fn read_record(r: &mut Reader<'_>) -> Result<(usize, Record), FormatError> {
-    let start = r.pos;
-    let name = Name::read(r)?;
-    let rt = r.u16("truncated record")?;
-    let class = r.u16("truncated record")?;
-    let ttl = r.u32("truncated record")?;
-    let rdlen = r.u16("truncated record")? as usize;
-    let rdata = RData::parse(r, rt, rdlen)?;
-    Ok((start, Record { name, rtype: rt, class, ttl, rdata }))
+/// Which section a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Answer.
+    Answer,
+    /// Authority.
+    Authority,
+    /// Additional (never the OPT record: that is [`Sink::edns`]).
+    Additional,
+}
+
+/// Receives the parts of a message as [`Message::parse_with`] reads and checks them, in wire
+/// order; names come as uncompressed wire bytes borrowed for the call, so a sink that builds
+/// something else than a [`Message`] pays for no intermediate allocation. An error a sink
+/// returns stops the parse and is returned as is.
+pub trait Sink {
+    /// The header's id and flags word (RCODE bits removed) and the four section counts.
+    fn header(&mut self, id: u16, flags: u16, counts: [usize; 4]) -> Result<(), FormatError>;
+    /// One question.
+    fn question(&mut self, name: &[u8], qtype: u16, qclass: u16) -> Result<(), FormatError>;
+    /// One resource record (OPT excluded). The data is lent mutably so that a sink that keeps
+    /// it can take it (`std::mem::replace`) without a copy or an allocation, and one that
+    /// converts it need not move it at all.
+    fn record(&mut self, section: Section, name: &[u8], rtype: u16, class: u16, ttl: u32, rdata: &mut RData)
+        -> Result<(), FormatError>;
+    /// The OPT record, once at most, after the records before it.
+    fn edns(&mut self, edns: Edns) -> Result<(), FormatError>;
+}
+
+/// The [`Sink`] behind [`Message::parse`].
+struct MessageSink(Message);
+
+impl Sink for MessageSink {
+    fn header(&mut self, id: u16, flags: u16, counts: [usize; 4]) -> Result<(), FormatError> {
+        let m = &mut self.0;
+        m.header.id = id;
+        m.header.flags = flags;
+        m.questions.reserve_exact(counts[0]);
+        m.answers.reserve_exact(counts[1]);
+        m.authority.reserve_exact(counts[2]);
+        m.additional.reserve_exact(counts[3]);
+        Ok(())
+    }
+
+    fn question(&mut self, name: &[u8], qtype: u16, qclass: u16) -> Result<(), FormatError> {
+        self.0.questions.push(Question { name: Name::from_checked(name), qtype, qclass });
+        Ok(())
+    }
+
+    fn record(&mut self, section: Section, name: &[u8], rtype: u16, class: u16, ttl: u32, rdata: &mut RData)
+        -> Result<(), FormatError> {
+        let rdata = std::mem::replace(rdata, RData::Opaque(Vec::new()));
+        let rec = Record { name: Name::from_checked(name), rtype, class, ttl, rdata };
+        match section {
+            Section::Answer => self.0.answers.push(rec),
+            Section::Authority => self.0.authority.push(rec),
+            Section::Additional => self.0.additional.push(rec),
+        }
+        Ok(())
+    }
+
+    fn edns(&mut self, edns: Edns) -> Result<(), FormatError> {
+        self.0.edns = Some(edns);
+        Ok(())
+    }
 }
 
 impl Message {
     /// Parses a whole message. Trailing bytes after the last record are an error.
     pub fn parse(data: &[u8]) -> Result<Message, FormatError> {
+        let mut sink = MessageSink(Message::default());
+        let header = Message::parse_with(data, &mut sink)?;
+        let mut msg = sink.0;
+        msg.header = header;
+        Ok(msg)
+    }
+
+    /// Parses a whole message into `sink`, checking everything [`Message::parse`] checks;
+    /// returns the header with the full RCODE (extended bits from OPT included).
+    pub fn parse_with<S: Sink>(data: &[u8], sink: &mut S) -> Result<Header, FormatError> {
         let mut r = Reader::new(data);
         let id = r.u16("truncated header")?;
         let word = r.u16("truncated header")?;
@@ -175,51 +241,75 @@ impl Message {
         if qd * MIN_QUESTION + (an + ns + ar) * MIN_RECORD > r.remaining() {
             return Err(FormatError::new(4, "section counts larger than the message"));
         }
-        let mut msg = Message {
-            header: Header { id, flags: word & 0xFFF0, rcode: word & 0xF },
-            questions: Vec::with_capacity(qd),
-            answers: Vec::with_capacity(an),
-            authority: Vec::with_capacity(ns),
-            additional: Vec::with_capacity(ar),
-            edns: None,
-        };
+        let mut header = Header { id, flags: word & 0xFFF0, rcode: word & 0xF };
+        let mut edns_seen = false;
+        sink.header(id, header.flags, [qd, an, ns, ar])?;
+        let mut name = [0u8; MAX_NAME_LEN];
+        // The compression pointer the name in `name` was read from, if it began with one: an
+        // owner that is the same pointer again (the usual case: every record of an answer
+        // naming the question) is the same name, already read and checked.
+        let mut last_pointer: Option<&[u8]> = None;
+        let mut last_len = 0;
         for _ in 0..qd {
-            let name = Name::read(&mut r)?;
+            let n = Name::read_into(&mut r, &mut name)?;
+            last_pointer = None;
             let qtype = r.u16("truncated question")?;
             let qclass = r.u16("truncated question")?;
-            msg.questions.push(Question { name, qtype, qclass });
+            sink.question(&name[..n], qtype, qclass)?;
         }
-        for _ in 0..an + ns {
-            let (at, rec) = read_record(&mut r)?;
-            if rec.rtype == rtype::TSIG {
-                return Err(FormatError::new(at, "TSIG record outside the additional section"));
-            }
-            if msg.answers.len() < an {
-                msg.answers.push(rec);
+        for i in 0..an + ns + ar {
+            let at = r.pos;
+            let here = data.get(at..at + 2);
+            let n = if here.is_some() && here == last_pointer {
+                r.pos += 2;
+                last_len
             } else {
-                msg.authority.push(rec);
+                let n = Name::read_into(&mut r, &mut name)?;
+                last_pointer = here.filter(|p| p[0] & 0xC0 == 0xC0);
+                last_len = n;
+                n
+            };
+            let rt = r.u16("truncated record")?;
+            let class = r.u16("truncated record")?;
+            let ttl = r.u32("truncated record")?;
+            let rdlen = r.u16("truncated record")? as usize;
+            // Kept where it was built (see Sink::record): moving it costs a stall per record.
+            let mut parsed = RData::parse(&mut r, rt, rdlen);
+            let rdata = match &mut parsed {
+                Ok(rdata) => rdata,
+                Err(e) => return Err(e.clone()),
+            };
+            let section = if i < an {
+                Section::Answer
+            } else if i < an + ns {
+                Section::Authority
+            } else {
+                Section::Additional
+            };
+            if rt == rtype::TSIG {
+                if section != Section::Additional {
+                    return Err(FormatError::new(at, "TSIG record outside the additional section"));
+                }
+                if i + 1 != an + ns + ar {
+                    return Err(FormatError::new(at, "TSIG record is not the last record"));
+                }
             }
-        }
-        for i in 0..ar {
-            let (at, rec) = read_record(&mut r)?;
-            if rec.rtype == rtype::TSIG && i + 1 != ar {
-                return Err(FormatError::new(at, "TSIG record is not the last record"));
-            }
-            if rec.rtype != rtype::OPT {
-                msg.additional.push(rec);
+            if rt != rtype::OPT || section != Section::Additional {
+                sink.record(section, &name[..n], rt, class, ttl, rdata)?;
                 continue;
             }
-            if msg.edns.is_some() {
+            if edns_seen {
                 return Err(FormatError::new(at, "more than one OPT record"));
             }
-            if !rec.name.is_root() {
+            edns_seen = true;
+            if n != 1 {
                 return Err(FormatError::new(at, "OPT record owner is not the root"));
             }
-            let RData::Opaque(data) = rec.rdata else {
+            let RData::Opaque(data) = &*rdata else {
                 return Err(FormatError::new(at, "OPT record data"));
             };
             let mut options = Vec::new();
-            let mut o = Reader::new(&data);
+            let mut o = Reader::new(data);
             while o.remaining() > 0 {
                 let code = o.u16("truncated EDNS option").map_err(|e| FormatError::new(at + e.offset, e.what))?;
                 let len = o.u16("truncated EDNS option").map_err(|e| FormatError::new(at + e.offset, e.what))?;
@@ -228,18 +318,13 @@ impl Message {
                     .map_err(|e| FormatError::new(at + e.offset, e.what))?;
                 options.push((code, body.to_vec()));
             }
-            msg.header.rcode |= ((rec.ttl >> 24) as u16) << 4;
-            msg.edns = Some(Edns {
-                udp_size: rec.class,
-                version: (rec.ttl >> 16) as u8,
-                flags: rec.ttl as u16,
-                options,
-            });
+            header.rcode |= ((ttl >> 24) as u16) << 4;
+            sink.edns(Edns { udp_size: class, version: (ttl >> 16) as u8, flags: ttl as u16, options })?;
         }
         if r.remaining() != 0 {
             return Err(FormatError::new(r.pos, "trailing bytes after the last record"));
         }
-        Ok(msg)
+        Ok(header)
     }
 
     /// Renders the message, compressing names. With `max_size`, whole RRsets are dropped from

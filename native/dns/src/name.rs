@@ -18,13 +18,47 @@ const MAX_POINTERS: usize = 128;
 /// with the empty root label). Equality, hashing and ordering ignore ASCII case.
 #[derive(Clone)]
 pub struct Name {
-    wire: Vec<u8>,
+    wire: Wire,
+}
+
+/// Names up to this many wire bytes are held inline.
+const INLINE: usize = 38;
+
+/// A name's wire bytes: inline when short (most names are), so that reading a name from a
+/// message allocates nothing; on the heap otherwise.
+#[derive(Clone)]
+enum Wire {
+    Inline(u8, [u8; INLINE]),
+    Heap(Box<[u8]>),
+}
+
+impl Wire {
+    fn new(bytes: &[u8]) -> Self {
+        if bytes.len() <= INLINE {
+            let mut buf = [0u8; INLINE];
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Wire::Inline(bytes.len() as u8, buf)
+        } else {
+            Wire::Heap(bytes.into())
+        }
+    }
+}
+
+impl std::ops::Deref for Wire {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Wire::Inline(n, buf) => &buf[..*n as usize],
+            Wire::Heap(b) => b,
+        }
+    }
 }
 
 impl Name {
     /// The root name `.`.
     pub fn root() -> Self {
-        Name { wire: vec![0] }
+        Name { wire: Wire::new(&[0]) }
     }
 
     /// A name from uncompressed wire bytes, checked (labels ≤ 63, total ≤ 255, one root at
@@ -36,6 +70,11 @@ impl Name {
             return Err(FormatError::new(r.pos, "bytes after the root label"));
         }
         Ok(name)
+    }
+
+    /// A name from wire bytes already checked by [`Name::read_into`].
+    pub(crate) fn from_checked(wire: &[u8]) -> Self {
+        Name { wire: Wire::new(wire) }
     }
 
     /// A name from labels (most specific first; the root label is implied).
@@ -60,7 +99,7 @@ impl Name {
             }
         }
         wire.push(0);
-        Ok(Name { wire })
+        Ok(Name { wire: Wire::new(&wire) })
     }
 
     /// A name from presentation text (`www.example.com.`; the final dot is optional, `\.`,
@@ -121,7 +160,7 @@ impl Name {
             }
             wire.push(len as u8);
             if len == 0 {
-                return Ok(Name { wire });
+                return Ok(Name { wire: Wire::new(&wire) });
             }
             wire.extend_from_slice(r.bytes(len, "truncated label")?);
         }
@@ -132,8 +171,15 @@ impl Name {
     /// Each pointer must point before the previous one's target (so no loop is possible);
     /// at most 128 are followed.
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, FormatError> {
+        let mut buf = [0u8; MAX_NAME_LEN];
+        let n = Name::read_into(r, &mut buf)?;
+        Ok(Name { wire: Wire::new(&buf[..n]) })
+    }
+
+    /// As [`Name::read`], into `buf` without allocating: returns the uncompressed length.
+    pub(crate) fn read_into(r: &mut Reader<'_>, buf: &mut [u8; MAX_NAME_LEN]) -> Result<usize, FormatError> {
         let msg = r.msg;
-        let mut wire = Vec::with_capacity(32);
+        let mut n = 0;
         let mut pos = r.pos;
         let mut limit = r.pos; // a pointer must point strictly before this
         let mut jumped = false;
@@ -145,7 +191,7 @@ impl Name {
             };
             match len & 0xC0 {
                 0x00 => {
-                    if wire.len() + 1 + len > MAX_NAME_LEN {
+                    if n + 1 + len > MAX_NAME_LEN {
                         return Err(FormatError::new(pos, "name longer than 255 bytes"));
                     }
                     let label_end = pos + 1 + len;
@@ -153,14 +199,16 @@ impl Name {
                     if label_end > bound {
                         return Err(FormatError::new(pos, "truncated label"));
                     }
-                    wire.push(len as u8);
-                    wire.extend_from_slice(msg.get(pos + 1..label_end).unwrap_or(&[]));
+                    // One copy of the length byte and the label together.
+                    let src = msg.get(pos..label_end).unwrap_or(&[]);
+                    buf[n..n + src.len()].copy_from_slice(src);
+                    n += src.len();
                     pos = label_end;
                     if !jumped {
                         r.pos = pos;
                     }
                     if len == 0 {
-                        return Ok(Name { wire });
+                        return Ok(n);
                     }
                 }
                 0xC0 => {
@@ -292,7 +340,7 @@ impl Eq for Name {}
 
 impl Hash for Name {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for b in &self.wire {
+        for b in self.wire.iter() {
             state.write_u8(b.to_ascii_lowercase());
         }
     }

@@ -154,6 +154,7 @@ fn write_bitmap(w: &mut Writer, types: &[u16]) {
 impl RData {
     /// Parses `rdlen` bytes of RDATA of type `rtype` at the reader's position; names may be
     /// compressed (pointers resolved against the whole message).
+    #[inline]
     pub(crate) fn parse(r: &mut Reader<'_>, rt: u16, rdlen: usize) -> Result<RData, FormatError> {
         let start = r.pos;
         if rdlen > r.remaining() {
@@ -171,6 +172,7 @@ impl RData {
         Ok(rdata)
     }
 
+    #[inline]
     fn parse_inner(r: &mut Reader<'_>, rt: u16, rdlen: usize) -> Result<RData, FormatError> {
         const T: &str = "truncated RDATA";
         Ok(match rt {

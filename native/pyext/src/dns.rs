@@ -16,6 +16,8 @@ use pyo3::BoundObject;
 
 use crate::juice::new_bytes;
 
+mod build;
+
 pyo3::create_exception!(
     plait._native,
     DNSFormatError,
@@ -31,6 +33,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DNSFormatError", error_type)?;
     m.add_function(wrap_pyfunction!(dns_parse, m)?)?;
     m.add_function(wrap_pyfunction!(dns_render, m)?)?;
+    m.add_class::<build::DnsDecoder>()?;
     Ok(())
 }
 
@@ -80,7 +83,7 @@ fn svc_params_obj<'py>(py: Python<'py>, params: &[SvcParam]) -> PyResult<Bound<'
                 PyTuple::new(py, addrs.iter().map(|a| a.to_string()))?.into_any()
             }
             SvcParam::Ipv6Hint(addrs) => {
-                PyTuple::new(py, addrs.iter().map(|a| a.to_string()))?.into_any()
+                PyTuple::new(py, addrs.iter().map(|a| build::ipv6_text(py, a)))?.into_any()
             }
             SvcParam::Ech(d) | SvcParam::Unknown(_, d) => new_bytes(py, d)?,
         };
@@ -126,7 +129,7 @@ fn rdata_obj<'py>(py: Python<'py>, rdata: &RData) -> PyResult<Bound<'py, PyAny>>
         ),
         RData::Opaque(d) => b(d),
         RData::A(a) => tuple(py, vec![PyString::new(py, &a.to_string()).into_any()]),
-        RData::Aaaa(a) => tuple(py, vec![PyString::new(py, &a.to_string()).into_any()]),
+        RData::Aaaa(a) => tuple(py, vec![build::ipv6_text(py, a)]),
         RData::Name(n) => tuple(py, vec![name_obj(py, n)?]),
         RData::Soa {
             mname,

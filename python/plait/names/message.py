@@ -1,14 +1,15 @@
 """DNS messages: :class:`Message`, :class:`Question`, :class:`RR`, :class:`Edns`.
 
-``Message.from_wire(data)`` parses with the native codec (``plait._native.dns_parse``) and
-``msg.to_wire(max_size=None)`` renders with it, compressing names and truncating cleanly.
+``Message.from_wire(data)`` parses with the native codec (``plait._native.DnsDecoder``, which
+builds the objects below directly) and ``msg.to_wire(max_size=None)`` renders with it,
+compressing names and truncating cleanly.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
 
-from plait._native import dns_parse, dns_render
+from plait._native import DnsDecoder, dns_render
 
 from .constants import Opcode, Rcode, RRClass, class_to_text, type_to_text
 from .errors import DNSRenderError
@@ -78,34 +79,6 @@ class Edns:
         return bool(self.flags & _DO)
 
 
-def _records(raw: list[Any], names: dict[bytes, Name]) -> tuple[RR, ...]:
-    # Records are built by setting their slots directly: the same frozen dataclass, without
-    # the frozen __init__'s per-field object.__setattr__ (this halves the cost of a record).
-    out = []
-    classes = RDATA_CLASSES
-    new = object.__new__
-    set_name, set_rtype, set_rclass, set_ttl, set_rdata = _RR_SETTERS
-    for wire, rtype, rclass, ttl, data in raw:
-        name = names.get(wire)
-        if name is None:
-            name = names[wire] = Name(wire)
-        if data.__class__ is bytes:
-            rdata: RData = Opaque(rtype, data)
-        else:
-            rdata = classes[rtype]._from_native(data)
-        rr = new(RR)
-        set_name(rr, name)
-        set_rtype(rr, rtype)
-        set_rclass(rr, rclass)
-        set_ttl(rr, ttl)
-        set_rdata(rr, rdata)
-        out.append(rr)
-    return tuple(out)
-
-
-_RR_SETTERS = tuple(getattr(RR, f).__set__ for f in ("name", "rtype", "rclass", "ttl", "rdata"))
-
-
 def _native_records(records: tuple[RR, ...]) -> list[tuple[Any, ...]]:
     return [(r.name.wire, r.rtype, r.rclass, r.ttl, r.rdata._to_native()) for r in records]
 
@@ -130,18 +103,13 @@ class Message:
 
     @classmethod
     def from_wire(cls, data: bytes | bytearray | memoryview) -> Message:
-        """Parse a message. Raises :class:`~plait.names.errors.DNSFormatError`."""
-        mid, flags, rcode, qs, an, ns, ar, edns = dns_parse(data)
-        names: dict[bytes, Name] = {}
-        questions = []
-        for wire, qtype, qclass in qs:
-            name = names[wire] = Name(wire)
-            questions.append(Question(name, qtype, qclass))
-        return cls(
-            mid, flags, rcode, tuple(questions),
-            _records(an, names), _records(ns, names), _records(ar, names),
-            None if edns is None else Edns(edns[0], edns[1], edns[2], tuple(edns[3])),
-        )
+        """Parse a message. Raises :class:`~plait.names.errors.DNSFormatError`.
+
+        The native decoder builds the Message, its records and their data directly (see
+        ``DnsDecoder`` in ``native/pyext/src/dns/build.rs``); records with the same owner
+        share one Name. (Replaced below by the decoder's method itself.)
+        """
+        return _parse(data)  # type: ignore[no-any-return]
 
     def to_wire(self, max_size: int | None = None) -> bytes:
         """Render the message, names compressed.
@@ -231,3 +199,13 @@ class Message:
                 lines.append(f";; {title}")
                 lines.extend(str(x) for x in section)
         return "\n".join(lines)
+
+
+_parse = DnsDecoder(
+    {"Name": Name, "Message": Message, "Question": Question, "RR": RR, "Edns": Edns,
+     "Opaque": Opaque},
+    RDATA_CLASSES,
+).parse
+# The decoder's method itself, without a Python frame in between (a parse is a few
+# microseconds, so the frame would be a measurable part of it). It returns a Message.
+Message.from_wire = staticmethod(_parse)  # type: ignore[method-assign, assignment]

@@ -17,6 +17,8 @@ class Name:
     §6.1). Build one with :meth:`from_text`, :meth:`from_labels` or :meth:`from_wire`.
     """
 
+    # The native decoder (DnsDecoder) fills these two slots directly: _wire as read, _key
+    # its lowercase form (the same object when the name has no uppercase letter).
     __slots__ = ("_key", "_wire")
 
     def __init__(self, wire: bytes) -> None:
