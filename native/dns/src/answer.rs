@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cache::{AnswerCache, Plain};
+use crate::denial::{prove, Proof};
 use crate::message::{Edns, Header, Message, Question, Record};
 use crate::name::Name;
 use crate::rdata::{rtype, RData};
@@ -174,17 +175,6 @@ fn wildcard<'z>(zone: &'z Zone, closest: &'z Node) -> Lookup<'z> {
         Some(w) => Lookup::Wildcard(w),
         None => Lookup::NxDomain(closest),
     }
-}
-
-/// `*.` + a lowercased wire name, if it fits.
-fn wildcard_key(ce: &[u8]) -> Option<Vec<u8>> {
-    if ce.len() + 2 > 255 {
-        return None;
-    }
-    let mut v = Vec::with_capacity(ce.len() + 2);
-    v.extend_from_slice(&[1, b'*']);
-    v.extend_from_slice(ce);
-    Some(v)
 }
 
 /// Appends records, renamed to `owner` when given.
@@ -438,14 +428,7 @@ impl Catalog {
                     s.rcode = rcode::NXDOMAIN;
                     negative(zone, do_bit, s);
                     if do_bit {
-                        let a = zone.nsec_covering(key.suffix(0));
-                        add_nsec(s, a, do_bit);
-                        if let Some(wk) = wildcard_key(&closest.key) {
-                            let b = zone.nsec_covering(&wk);
-                            if b.map(|n| &n.key) != a.map(|n| &n.key) {
-                                add_nsec(s, b, do_bit);
-                            }
-                        }
+                        prove(zone, Proof::NxDomain { qname: key.suffix(0), ce: &closest.key }, &mut s.authority);
                     }
                     return;
                 }
@@ -468,9 +451,11 @@ impl Catalog {
     /// name when a CNAME is followed.
     #[allow(clippy::too_many_arguments)]
     fn at_node(&self, zone: &Zone, node: &Node, name: &Name, key: &Key, qt: u16, do_bit: bool, wild: bool, s: &mut Sections) -> Option<Name> {
+        // A wildcard node's key is `*.` + the closest encloser's.
+        let ce = node.key.get(2..).unwrap_or(&[]);
         let proof = |s: &mut Sections| {
             if do_bit && wild {
-                add_nsec(s, zone.nsec_covering(key.suffix(0)), true);
+                prove(zone, Proof::WildcardAnswer { qname: key.suffix(0), ce }, &mut s.authority);
             }
         };
         if qt != rtype::CNAME && qt != rtype::RRSIG && qt != rtype::NSEC {
@@ -507,16 +492,9 @@ impl Catalog {
         let Some(set) = set else {
             negative(zone, do_bit, s);
             if do_bit {
-                if wild {
-                    add_nsec(s, zone.nsec_covering(key.suffix(0)), true);
-                }
-                if node.rrset(rtype::NSEC).is_some() {
-                    add_nsec(s, Some(node), true);
-                } else if !wild {
-                    // An empty non-terminal: the NSEC whose span it falls in proves it has
-                    // no data (RFC 4035 §3.1.3.2).
-                    add_nsec(s, zone.nsec_covering(key.suffix(0)), true);
-                }
+                let qname = key.suffix(0);
+                let proof = if wild { Proof::WildcardNoData { qname, ce, wild: node } } else { Proof::NoData { qname, node } };
+                prove(zone, proof, &mut s.authority);
             }
             return None;
         };
@@ -558,18 +536,6 @@ fn negative(zone: &Zone, do_bit: bool, s: &mut Sections) {
     }
 }
 
-/// The NSEC record at `node` and its signatures, into the authority section (once).
-fn add_nsec(s: &mut Sections, node: Option<&Node>, do_bit: bool) {
-    let Some(set) = node.and_then(|n| n.rrset(rtype::NSEC)) else { return };
-    if s.authority.iter().any(|r| r.rtype == rtype::NSEC && r.name == set.records[0].name) {
-        return;
-    }
-    push(&mut s.authority, &set.records, None);
-    if do_bit {
-        push(&mut s.authority, &set.sigs, None);
-    }
-}
-
 /// A referral to the child zone at `cut`: its NS records in authority (with the DS or the
 /// NSEC proving there is none when DO is set) and glue in additional.
 fn referral(zone: &Zone, cut: &Node, do_bit: bool, s: &mut Sections) {
@@ -580,7 +546,7 @@ fn referral(zone: &Zone, cut: &Node, do_bit: bool, s: &mut Sections) {
             push(&mut s.authority, &ds.records, None);
             push(&mut s.authority, &ds.sigs, None);
         } else {
-            add_nsec(s, Some(cut), true);
+            prove(zone, Proof::NoDs { cut }, &mut s.authority);
         }
     }
     // In-domain glue first (it must fit), then sibling glue (it may be left out).

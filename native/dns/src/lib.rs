@@ -9,9 +9,11 @@
 
 mod answer;
 mod cache;
+mod denial;
 mod error;
 mod message;
 mod name;
+mod nsec3;
 mod rdata;
 mod svcb;
 mod wire;
@@ -24,3 +26,4 @@ pub use rdata::{rtype, RData};
 pub use svcb::{key as svc_key, SvcParam};
 pub use answer::{rcode, Catalog, Config, Outcome, MAX_CHAIN, MIN_UDP_SIZE};
 pub use zone::{canonical_key, Node, RRset, Zone, ZoneError, CLASS_IN};
+pub use nsec3::{base32hex_decode, hash_name, sha1, Nsec3Chain};

@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::message::Record;
 use crate::name::Name;
+use crate::nsec3::{base32hex_decode, Nsec3Chain, MAX_ITERATIONS};
 use crate::rdata::{rtype, RData};
 
 /// The class every zone record must have (IN).
@@ -79,6 +80,7 @@ pub struct Zone {
     nodes: HashMap<Box<[u8]>, Node>,
     /// Canonical sort keys of the nodes that have an NSEC record, sorted, with the node key.
     nsec_chain: Vec<(Vec<u16>, Box<[u8]>)>,
+    nsec3: Option<Nsec3Chain>,
     labels: usize,
     soa: Record,
     negative_ttl: u32,
@@ -130,6 +132,35 @@ fn type_name(t: u16) -> String {
 /// Types allowed beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
 fn may_sit_beside_cname(t: u16) -> bool {
     matches!(t, rtype::CNAME | rtype::RRSIG | rtype::NSEC)
+}
+
+/// The NSEC3 chain of a zone with an NSEC3PARAM record at its apex (hash algorithm 1): the
+/// NSEC3 records directly below the apex whose parameters match it, by owner hash.
+fn nsec3_chain(apex: &[u8], nodes: &HashMap<Box<[u8]>, Node>) -> Result<Option<Nsec3Chain>, String> {
+    let Some(param) = nodes.get(apex).and_then(|n| n.rrset(rtype::NSEC3PARAM)) else { return Ok(None) };
+    let Some(RData::Nsec3param { algorithm: 1, iterations, salt, .. }) = param.records.first().map(|r| &r.rdata) else {
+        return Ok(None);
+    };
+    if *iterations > MAX_ITERATIONS {
+        return Err(format!("NSEC3PARAM iterations {iterations} over {MAX_ITERATIONS}"));
+    }
+    let mut chain = Vec::new();
+    for node in nodes.values() {
+        let Some(set) = node.rrset(rtype::NSEC3) else { continue };
+        let matches = set.records.iter().any(|r| {
+            matches!(&r.rdata, RData::Nsec3 { algorithm: 1, iterations: i, salt: s, .. } if i == iterations && s == salt)
+        });
+        let label_len = node.key[0] as usize;
+        if !matches || parent(&node.key) != Some(apex) {
+            continue;
+        }
+        let hash = base32hex_decode(&node.key[1..1 + label_len])
+            .filter(|h| h.len() == 20)
+            .ok_or_else(|| format!("NSEC3 owner {} is not a base32hex SHA-1 hash", node.name))?;
+        chain.push((hash, node.key.clone()));
+    }
+    chain.sort_unstable();
+    Ok(Some(Nsec3Chain { salt: salt.clone(), iterations: *iterations, chain }))
 }
 
 /// The parent of a wire name (None for the root).
@@ -276,8 +307,9 @@ impl Zone {
             .map(|n| (canonical_key(&n.key), n.key.clone()))
             .collect();
         nsec_chain.sort_unstable();
+        let nsec3 = nsec3_chain(&okey, &nodes).map_err(err)?;
         let labels = origin.label_count();
-        Ok(Zone { origin, key: okey, nodes, nsec_chain, labels, soa, negative_ttl })
+        Ok(Zone { origin, key: okey, nodes, nsec_chain, nsec3, labels, soa, negative_ttl })
     }
 
     /// The origin.
@@ -319,6 +351,11 @@ impl Zone {
     /// Number of nodes (empty non-terminals included).
     pub fn node_count(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// The NSEC3 parameters and chain, if the zone is signed with NSEC3 (SHA-1).
+    pub fn nsec3(&self) -> Option<&Nsec3Chain> {
+        self.nsec3.as_ref()
     }
 
     /// Whether the zone has NSEC records (it is signed with NSEC).

@@ -28,6 +28,7 @@ pub fn type_code(t: &str) -> u16 {
         "NSEC" => rtype::NSEC,
         "RRSIG" => rtype::RRSIG,
         "DNSKEY" => rtype::DNSKEY,
+        "NSEC3" => rtype::NSEC3,
         other => panic!("type {other} not in the test table"),
     }
 }
