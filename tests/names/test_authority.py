@@ -2,7 +2,10 @@
 back with both dnspython and plait's own parser."""
 from __future__ import annotations
 
+import base64
+import shutil
 import struct
+import subprocess
 
 import dns.dnssec
 import dns.flags
@@ -385,4 +388,77 @@ def test_dnssec_wildcard_and_referral(signed: tuple[Authority, dns.rrset.RRset])
     r = ask(a, q("www.child.s.test.", "A", want_dnssec=True))
     assert not r.flags & dns.flags.AA
     assert rrtypes(r.authority) == ["NS", "NSEC", "RRSIG"]  # unsigned delegation: no DS
+    assert validate_section(r.authority, keys) == 1
+
+
+# ---------------------------------------------------------------- NSEC3, signed by BIND's tools
+
+NSEC3_SALT = "aabbccdd"
+
+
+@pytest.fixture(scope="module")
+def nsec3_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Authority, dns.rrset.RRset]:
+    keygen, signzone = shutil.which("dnssec-keygen"), shutil.which("dnssec-signzone")
+    if keygen is None or signzone is None:
+        pytest.skip("BIND's dnssec-keygen/dnssec-signzone are not installed")
+    d = tmp_path_factory.mktemp("nsec3")
+    key = subprocess.run([keygen, "-q", "-K", str(d), "-a", "ECDSAP256SHA256", "s.test"],
+                         capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    (d / "s.test.zone").write_text(SIGNED_TEXT + f"$INCLUDE {d / (key + '.key')}\n")
+    subprocess.run([signzone, "-q", "-z", "-3", NSEC3_SALT, "-H", "0", "-K", str(d), "-o", "s.test.",
+                    "-f", str(d / "signed"), str(d / "s.test.zone")],
+                   capture_output=True, check=True, timeout=60)
+    text = (d / "signed").read_text()
+    origin = Name.from_text("s.test.")
+    a = Authority()
+    a.set_zone(origin, parse_zone(text, origin))
+    z = dns.zone.from_text(text, "s.test.", relativize=False)
+    return a, z.find_rrset("s.test.", "DNSKEY")
+
+
+def nsec3_hash(name: str) -> str:
+    return dns.dnssec.nsec3_hash(name, NSEC3_SALT, 0, 1).lower()
+
+
+def nsec3_spans(r: dns.message.Message) -> list[tuple[str, str]]:
+    """(owner hash, next hash) of each NSEC3 in the authority section, lowercase base32hex."""
+    out = []
+    for rrset in r.authority:
+        if rrset.rdtype == dns.rdatatype.NSEC3:
+            nxt = base64.b32hexencode(rrset[0].next).decode().lower().rstrip("=")
+            out.append((str(rrset.name).split(".")[0].lower(), nxt))
+    return out
+
+
+def nsec3_matches(spans: list[tuple[str, str]], name: str) -> bool:
+    return any(owner == nsec3_hash(name) for owner, _ in spans)
+
+
+def nsec3_covers(spans: list[tuple[str, str]], name: str) -> bool:
+    h = nsec3_hash(name)
+    return any((o < h < n) if o < n else (h > o or h < n) for o, n in spans)
+
+
+def test_nsec3_nxdomain_nodata_wildcard(nsec3_signed: tuple[Authority, dns.rrset.RRset]) -> None:
+    a, keys = nsec3_signed
+    r = ask(a, q("m.s.test.", "A", want_dnssec=True))
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    spans = nsec3_spans(r)
+    assert nsec3_matches(spans, "s.test.")
+    assert nsec3_covers(spans, "m.s.test.") and nsec3_covers(spans, "*.s.test.")
+    assert validate_section(r.authority, keys) == 1 + len(spans)
+    r = ask(a, q("a.b.s.test.", "TXT", want_dnssec=True))
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+    assert nsec3_matches(nsec3_spans(r), "a.b.s.test.")
+    assert validate_section(r.authority, keys) == 2
+    r = ask(a, q("b.s.test.", "A", want_dnssec=True))  # empty non-terminal
+    assert nsec3_matches(nsec3_spans(r), "b.s.test.")
+    r = ask(a, q("x.y.w.s.test.", "TXT", want_dnssec=True))
+    assert rrtypes(r.answer) == ["TXT", "RRSIG"]
+    assert validate_section(r.answer, keys) == 1
+    spans = nsec3_spans(r)
+    assert len(spans) == 1 and nsec3_covers(spans, "y.w.s.test.")
+    r = ask(a, q("www.child.s.test.", "A", want_dnssec=True))
+    assert not r.flags & dns.flags.AA
+    assert nsec3_matches(nsec3_spans(r), "child.s.test.")
     assert validate_section(r.authority, keys) == 1
