@@ -3,8 +3,10 @@
 :class:`Authority` holds zones in ``plait._native.DnsCatalog`` so the server's hot path is
 one call per query: ``answer(query)`` returns the response bytes (AA, referrals with glue,
 CNAME/DNAME chains, RFC 4592 wildcards, NXDOMAIN/NODATA with the SOA, EDNS0 and
-truncation, the RRSIG/NSEC records of a pre-signed zone when DO is set), or ``PASS`` for the
-queries Python must handle (NOTIFY, AXFR/IXFR, recursion), or None to drop the packet.
+truncation, the RRSIG and NSEC or NSEC3 records of a pre-signed zone when DO is set), or
+``PASS`` for the queries Python must handle (NOTIFY, AXFR/IXFR, recursion), or None to drop
+the packet. Answers to repeated questions come from a cache of rendered responses that a
+zone change empties.
 """
 from __future__ import annotations
 
