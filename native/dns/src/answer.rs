@@ -144,7 +144,7 @@ fn lookup<'z>(zone: &'z Zone, key: &Key, qt: u16) -> Lookup<'z> {
     }
     let mut closest = apex;
     for i in (0..key.n - zl).rev() {
-        let Some(node) = zone.node(key.suffix(i)) else {
+        let Some(node) = zone.node(key.suffix(i)).filter(|n| !n.hidden) else {
             return wildcard(zone, closest);
         };
         if node.cut && !(i == 0 && qt == rtype::DS) {

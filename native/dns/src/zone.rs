@@ -51,6 +51,9 @@ pub struct Node {
     pub cut: bool,
     /// Below a zone cut or a DNAME: not authoritative data (only usable as glue).
     pub occluded: bool,
+    /// Holds only NSEC3 records: the name is not part of the zone's namespace (RFC 5155
+    /// §7.2.8), so lookups pass it by.
+    pub hidden: bool,
 }
 
 impl Node {
@@ -216,6 +219,7 @@ impl Zone {
                 rrsets: Vec::new(),
                 cut: false,
                 occluded: false,
+                hidden: false,
             });
             let set_type = if rec.rtype == rtype::RRSIG {
                 covered(&rec).ok_or_else(|| err(format!("RRSIG record {} has malformed data", line())))?
@@ -274,7 +278,7 @@ impl Zone {
                 }
                 let name = Name::from_wire(up).map_err(|e| err(format!("bad owner name: {e}")))?;
                 let k: Box<[u8]> = up.into();
-                nodes.insert(k.clone(), Node { name, key: k, rrsets: Vec::new(), cut: false, occluded: false });
+                nodes.insert(k.clone(), Node { name, key: k, rrsets: Vec::new(), cut: false, occluded: false, hidden: false });
                 cur = up;
             }
         }
@@ -299,6 +303,7 @@ impl Zone {
             if let Some(n) = nodes.get_mut(key) {
                 n.cut = is_cut;
                 n.occluded = occluded;
+                n.hidden = n.rrsets.iter().all(|s| s.rtype == rtype::NSEC3) && !n.rrsets.is_empty();
             }
         }
         let mut nsec_chain: Vec<(Vec<u16>, Box<[u8]>)> = nodes

@@ -229,3 +229,19 @@ fn nsec3_zone_errors() {
     let e = Zone::new(n("n3.test."), recs).expect_err("owner");
     assert!(e.to_string().contains("not a base32hex SHA-1 hash"), "{e}");
 }
+
+#[test]
+fn nsec3_owner_names_are_not_in_the_namespace() {
+    let c = cat(&[]);
+    let owner = format!("{}.n3.test.", b32hex(&hash("a.b.n3.test.")));
+    for qt in [rtype::A, rtype::NSEC3] {
+        let r = ask_do(&c, &owner, qt);
+        assert_eq!(r.header.rcode, rcode::NXDOMAIN, "{owner} {qt}");
+        assert!(r.answers.is_empty());
+        let p = nsec3s(&r);
+        assert!(p.iter().any(|x| matches(x, "n3.test.")));
+        assert!(p.iter().any(|x| covers(x, &owner)));
+    }
+    let r = ask(&c, &format!("x.{owner}"), rtype::A);
+    assert_eq!(r.header.rcode, rcode::NXDOMAIN);
+}
