@@ -537,3 +537,24 @@ def test_decoder_refuses_classes_it_cannot_fill() -> None:
         DnsDecoder(classes, {k: v for k, v in RDATA_CLASSES.items() if k != 1})
     with pytest.raises(ValueError, match="type 15"):
         DnsDecoder(classes, {**RDATA_CLASSES, 15: SOA})
+
+
+def test_builder_equals_the_tuple_path_on_mutated_messages() -> None:
+    import random
+    rng = random.Random(4)
+    wire = _mixed_wire()
+    parsed = 0
+    for _ in range(3000):
+        data = bytearray(wire)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            msg = Message.from_wire(bytes(data))
+        except DNSFormatError as e:
+            with pytest.raises(DNSFormatError) as slow:
+                _via_tuples(bytes(data))
+            assert (slow.value.offset, str(slow.value)) == (e.offset, str(e))
+            continue
+        parsed += 1
+        assert msg == _via_tuples(bytes(data))
+    assert parsed > 300  # enough of them still parse to compare the objects
