@@ -33,6 +33,7 @@ ORIGIN = "example.com."
 HEX32 = "0123456789abcdef" * 4
 KEY = base64.b64encode(bytes(range(64))).decode()
 SIG = base64.b64encode(bytes(range(64, 128))).decode()
+NSEC3_OWNER = "1avvqn74sg75ukfvf25dgcethgq638ek"
 BIG_TXT = 30   # TXT records at big.example.com: ~1.9 kB, over 512 and over 1232
 MID_TXT = 12   # TXT records at mid.example.com: ~900 B, between 600 and 1232
 
@@ -71,7 +72,7 @@ sub      IN DS    12345 13 2 {HEX32}
 keys     IN DNSKEY 257 3 13 {KEY}
 sigs     IN RRSIG A 13 3 3600 20301231000000 20240101000000 12345 example.com. {SIG}
 nsec     IN NSEC  www.example.com. A TXT RRSIG NSEC
-1avvqn74sg75ukfvf25dgcethgq638ek IN NSEC3 1 0 10 aabbccdd 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG
+{NSEC3_OWNER} IN NSEC3 1 0 10 aabbccdd 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG
 @        IN NSEC3PARAM 1 0 10 aabbccdd
 unknown  IN TYPE65400 \# 4 0a000001
 *.wild   IN A     192.0.2.200
@@ -86,8 +87,10 @@ TYPED = [
     ("_sip._tcp", "SRV"), ("naptr", "NAPTR"), ("www", "HINFO"), ("rp", "RP"),
     ("afsdb", "AFSDB"), ("sshfp", "SSHFP"), ("_443._tcp.www", "TLSA"), ("@", "CAA"),
     ("sub", "DS"), ("keys", "DNSKEY"), ("sigs", "RRSIG"), ("nsec", "NSEC"),
-    ("1avvqn74sg75ukfvf25dgcethgq638ek", "NSEC3"), ("@", "NSEC3PARAM"), ("unknown", "TYPE65400"),
+    ("@", "NSEC3PARAM"), ("unknown", "TYPE65400"),
 ]
+# NSEC3 is not in TYPED: RFC 5155 §7.2.8 makes a query for an NSEC3 owner name NXDOMAIN.
+# Its RDATA goes through the tools in AXFR and in the denials of an NSEC3-signed zone.
 TOOLS = ["dig", "kdig", "drill"]
 
 EXPECTED = dns.zone.from_text(ZONE, ORIGIN, relativize=False, check_origin=False)
@@ -183,33 +186,48 @@ def ask(tool: str, name: str, rtype: str, *opts: str, server: tuple[str, int]) -
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def signed_zone(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A small zone signed by BIND's dnssec-signzone (NSEC), and its KSK's DNSKEY."""
-    d: Path = tmp_path_factory.mktemp("signed")
-    text = """$ORIGIN signed.test.
-$TTL 600
+SIGNED_TEXT = """$TTL 600
 @    IN SOA ns1 hostmaster 1 7200 900 1209600 300
 @    IN NS  ns1
 ns1  IN A   192.0.2.1
 www  IN A   192.0.2.2
 www  IN TXT "signed"
 """
-    (d / "signed.test").write_text(text)
+
+
+def sign(d: Path, origin: str, *nsec3: str) -> tuple[str, str]:
+    """``SIGNED_TEXT`` at ``origin`` signed by BIND's dnssec-signzone (NSEC, or NSEC3 with
+    the ``-3 SALT -H ITERATIONS`` options given), and its KSK's DNSKEY line."""
+    (d / origin).write_text(f"$ORIGIN {origin}.\n{SIGNED_TEXT}")
     keygen = [require("dnssec-keygen"), "-q", "-K", str(d), "-a", "ECDSAP256SHA256"]
-    ksk = subprocess.run([*keygen, "-f", "KSK", "signed.test"], capture_output=True, text=True,
+    if nsec3:
+        keygen.append("-3")
+    ksk = subprocess.run([*keygen, "-f", "KSK", origin], capture_output=True, text=True,
                          check=True, timeout=60).stdout.strip()
-    subprocess.run([*keygen, "signed.test"], capture_output=True, check=True, timeout=60)
-    subprocess.run([require("dnssec-signzone"), "-S", "-K", str(d), "-o", "signed.test",
-                    "-f", str(d / "signed.test.signed"), str(d / "signed.test")],
+    subprocess.run([*keygen, origin], capture_output=True, check=True, timeout=60)
+    subprocess.run([require("dnssec-signzone"), "-S", *nsec3, "-K", str(d), "-o", origin,
+                    "-f", str(d / f"{origin}.signed"), str(d / origin)],
                    capture_output=True, check=True, timeout=60, cwd=d)
     dnskey = (d / f"{ksk}.key").read_text().splitlines()[-1]
-    return (d / "signed.test.signed").read_text(), dnskey
+    return (d / f"{origin}.signed").read_text(), dnskey
 
 
 @pytest.fixture(scope="module")
-def plait(signed_zone: tuple[str, str]) -> Iterator[PlaitServer]:
-    with PlaitServer([(ORIGIN, ZONE), ("signed.test.", signed_zone[0])]) as server:
+def signed_zone(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """signed.test, signed with NSEC."""
+    return sign(tmp_path_factory.mktemp("signed"), "signed.test")
+
+
+@pytest.fixture(scope="module")
+def nsec3_zone(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """nsec3.test, signed with NSEC3 (salt aabbccdd, 2 extra iterations)."""
+    return sign(tmp_path_factory.mktemp("nsec3"), "nsec3.test", "-3", "aabbccdd", "-H", "2")
+
+
+@pytest.fixture(scope="module")
+def plait(signed_zone: tuple[str, str], nsec3_zone: tuple[str, str]) -> Iterator[PlaitServer]:
+    zones = [(ORIGIN, ZONE), ("signed.test.", signed_zone[0]), ("nsec3.test.", nsec3_zone[0])]
+    with PlaitServer(zones) as server:
         yield server
 
 
@@ -413,6 +431,54 @@ def test_do_bit_brings_signatures(plait: PlaitServer, tool: str) -> None:
     out = ask(tool, "nope.signed.test.", "A", "+dnssec", server=plait.address)
     assert out.status == "NXDOMAIN", out.text
     assert {"SOA", "NSEC", "RRSIG"} <= set(out.types("authority")), out.text
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_nsec3_owner_name_is_nxdomain(plait: PlaitServer, tool: str) -> None:
+    out = ask(tool, fqdn(NSEC3_OWNER), "NSEC3", server=plait.address)
+    assert out.status == "NXDOMAIN", out.text   # RFC 5155 §7.2.8
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_nsec3_denial_read_by_each_tool(plait: PlaitServer, nsec3_zone: tuple[str, str],
+                                        tool: str) -> None:
+    signed = dns.zone.from_text(nsec3_zone[0], "nsec3.test.", relativize=False)
+    known = {rd for _name, rds in signed.iterate_rdatasets("NSEC3") for rd in rds}
+    out = ask(tool, "nope.nsec3.test.", "A", "+dnssec", server=plait.address)
+    assert out.status == "NXDOMAIN" and "aa" in out.flags, out.text
+    proofs = out.rdatas("authority", "NSEC3")
+    assert proofs and proofs <= known, out.text
+    covered = {r.parsed().type_covered for r in out.records("authority") if r.rtype == "RRSIG"}
+    assert {dns.rdatatype.SOA, dns.rdatatype.NSEC3} <= covered, out.text
+
+
+def delv(server: PlaitServer, dnskey: str, tmp_path: Path, *args: str) -> str:
+    """BIND's delv with the zone's KSK as its only trust anchor: it checks every signature
+    and every denial proof plait hands out."""
+    fields = dnskey.split()   # "signed.test. IN DNSKEY 257 3 13 <base64>"
+    owner = fields[0]
+    flags, proto, alg, *key = fields[fields.index("DNSKEY") + 1:]
+    anchors = tmp_path / "anchors.conf"
+    anchors.write_text(f'trust-anchors {{ {owner} static-key {flags} {proto} {alg} '
+                       f'"{"".join(key)}"; }};\n')
+    p = subprocess.run([require("delv"), "@127.0.0.1", "-p", str(server.port), "-a",
+                        str(anchors), f"+root={owner.rstrip('.')}", *args],
+                       capture_output=True, text=True, timeout=60, check=False)
+    return p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("zone", ["nsec", "nsec3"])
+def test_denials_validate_with_delv(plait: PlaitServer, signed_zone: tuple[str, str],
+                                    nsec3_zone: tuple[str, str], tmp_path: Path,
+                                    zone: str) -> None:
+    origin, (_text, dnskey) = (("signed.test", signed_zone) if zone == "nsec"
+                               else ("nsec3.test", nsec3_zone))
+    out = delv(plait, dnskey, tmp_path, f"nope.{origin}", "A")
+    assert "NXDOMAIN" in out and "; negative response, fully validated" in out, out
+    out = delv(plait, dnskey, tmp_path, f"www.{origin}", "MX")
+    assert "NXRRSET" in out and "; negative response, fully validated" in out, out
+    out = delv(plait, dnskey, tmp_path, f"www.{origin}", "A")
+    assert "; fully validated" in out and "192.0.2.2" in out, out
 
 
 def test_signed_answers_validate_with_delv(plait: PlaitServer, signed_zone: tuple[str, str],
