@@ -4,7 +4,9 @@
 //! additional sections, EDNS0 through the OPT record) and [`Message::render`] writes one,
 //! compressing names where RFC 3597 §4 allows it and truncating cleanly to a size limit.
 //! No I/O, no clock, no panics on input: malformed data is a [`FormatError`] with the byte
-//! offset where it went wrong.
+//! offset where it went wrong. [`Message::parse_with`] does the same reading and checking
+//! into any [`Sink`] (plait's Python extension builds its objects that way, with no
+//! intermediate [`Message`]).
 #![warn(missing_docs)]
 
 mod answer;
