@@ -403,11 +403,12 @@ def nsec3_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Authority, d
         pytest.skip("BIND's dnssec-keygen/dnssec-signzone are not installed")
     d = tmp_path_factory.mktemp("nsec3")
     key = subprocess.run([keygen, "-q", "-K", str(d), "-a", "ECDSAP256SHA256", "s.test"],
-                         capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+                         capture_output=True, text=True, check=True, timeout=60,
+                         cwd=d).stdout.strip()
     (d / "s.test.zone").write_text(SIGNED_TEXT + f"$INCLUDE {d / (key + '.key')}\n")
     subprocess.run([signzone, "-q", "-z", "-3", NSEC3_SALT, "-H", "0", "-K", str(d), "-o", "s.test.",
-                    "-f", str(d / "signed"), str(d / "s.test.zone")],
-                   capture_output=True, check=True, timeout=60)
+                    "-d", str(d), "-f", str(d / "signed"), str(d / "s.test.zone")],
+                   capture_output=True, check=True, timeout=60, cwd=d)
     text = (d / "signed").read_text()
     origin = Name.from_text("s.test.")
     a = Authority()

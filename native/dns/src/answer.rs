@@ -5,7 +5,6 @@
 //! A whole answer is computed from the query bytes to the response bytes here, so the
 //! server's hot path crosses into Python once per query.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cache::{AnswerCache, Plain};
@@ -13,7 +12,7 @@ use crate::denial::{prove, Proof};
 use crate::message::{Edns, Header, Message, Question, Record};
 use crate::name::Name;
 use crate::rdata::{rtype, RData};
-use crate::zone::{Node, Zone, CLASS_IN};
+use crate::zone::{NameMap, Node, Zone, CLASS_IN};
 
 /// Response codes used here.
 pub mod rcode {
@@ -214,7 +213,7 @@ struct Sections {
 /// new catalog to add or replace a zone atomically.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    zones: HashMap<Box<[u8]>, Arc<Zone>>,
+    zones: NameMap<Arc<Zone>>,
     cache: AnswerCache,
 }
 

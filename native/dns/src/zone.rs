@@ -6,6 +6,7 @@
 //! is occluded glue, the negative-answer TTL), so answering is hash lookups and copies.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use thiserror::Error;
 
@@ -13,6 +14,46 @@ use crate::message::Record;
 use crate::name::Name;
 use crate::nsec3::{base32hex_decode, Nsec3Chain, MAX_ITERATIONS};
 use crate::rdata::{rtype, RData};
+
+/// A fast hash for maps whose keys come from zone data (names), not from queries: lookups
+/// with query names cannot add keys, so flooding a table is not possible through them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NameHasher(u64);
+
+const SEED: u64 = 0x51_7C_C1_B7_27_22_0A_95;
+
+impl Hasher for NameHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(SEED);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(SEED);
+        }
+        self.0 = h;
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(SEED);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+/// A map keyed by lowercased wire names.
+pub type NameMap<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<NameHasher>>;
 
 /// The class every zone record must have (IN).
 pub const CLASS_IN: u16 = 1;
@@ -80,7 +121,7 @@ impl Node {
 pub struct Zone {
     origin: Name,
     key: Box<[u8]>,
-    nodes: HashMap<Box<[u8]>, Node>,
+    nodes: NameMap<Node>,
     /// Canonical sort keys of the nodes that have an NSEC record, sorted, with the node key.
     nsec_chain: Vec<(Vec<u16>, Box<[u8]>)>,
     nsec3: Option<Nsec3Chain>,
@@ -139,7 +180,7 @@ fn may_sit_beside_cname(t: u16) -> bool {
 
 /// The NSEC3 chain of a zone with an NSEC3PARAM record at its apex (hash algorithm 1): the
 /// NSEC3 records directly below the apex whose parameters match it, by owner hash.
-fn nsec3_chain(apex: &[u8], nodes: &HashMap<Box<[u8]>, Node>) -> Result<Option<Nsec3Chain>, String> {
+fn nsec3_chain(apex: &[u8], nodes: &NameMap<Node>) -> Result<Option<Nsec3Chain>, String> {
     let Some(param) = nodes.get(apex).and_then(|n| n.rrset(rtype::NSEC3PARAM)) else { return Ok(None) };
     let Some(RData::Nsec3param { algorithm: 1, iterations, salt, .. }) = param.records.first().map(|r| &r.rdata) else {
         return Ok(None);
@@ -184,7 +225,7 @@ impl Zone {
     pub fn new(origin: Name, records: Vec<Record>) -> Result<Zone, ZoneError> {
         let err = |what: String| ZoneError { origin: origin.to_text(), what };
         let okey: Box<[u8]> = origin.as_wire().to_ascii_lowercase().into();
-        let mut nodes: HashMap<Box<[u8]>, Node> = HashMap::new();
+        let mut nodes: NameMap<Node> = NameMap::default();
         let mut soa: Option<Record> = None;
         for rec in records {
             let line = || format!("{} {} {}", rec.name, rec.ttl, type_name(rec.rtype));
