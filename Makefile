@@ -52,7 +52,7 @@ peers:
 	status=0; \
 	$$SUDO $(APT) -qq update >/dev/null || status=$$?; \
 	if [ $$status = 0 ]; then \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO $(APT) install -y -qq --no-install-recommends \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq --no-install-recommends \
 	    $(PEER_PKGS) >/dev/null || status=$$?; fi; \
 	if [ -n "$$created" ]; then $$SUDO rm -f $(POLICY_RC); fi; \
 	exit $$status
