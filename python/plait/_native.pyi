@@ -177,7 +177,7 @@ class DnsCatalog:
     for a name in no zone), or None when the query is to be dropped.
     """
 
-    def __init__(self, *, recursion: bool = False, max_udp_payload: int = 1232) -> None: ...
+    def __new__(cls, *, recursion: bool = False, max_udp_payload: int = 1232) -> Self: ...
     def set_zone(self, origin_wire: bytes, records: Iterable[_DNSRecord]) -> None:
         """Add or replace a zone; ValueError if it cannot be served."""
     def remove_zone(self, origin_wire: bytes) -> bool:
