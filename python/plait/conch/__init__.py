@@ -1,0 +1,1 @@
+"""plait.conch: SSH (``plait.conch.ssh``), and later telnet and terminal widgets."""
