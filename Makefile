@@ -35,7 +35,7 @@ lint: $(STAMP)
 # needs root or sudo). Quick no-op when every binary is there. policy-rc.d keeps the packages from starting
 # their own daemons during the install (tests use their own on high ports anyway).
 PEER_BINS = dig delv kdig drill nsd named knotd unbound dnsperf dnssec-signzone dnssec-keygen ldns-signzone \
-            ssh sshd ssh-keygen sftp scp dbclient dropbear dropbearkey sshpass /usr/lib/openssh/sftp-server
+            ssh sshd ssh-keygen sftp scp dbclient dropbear dropbearkey dropbearconvert sshpass /usr/lib/openssh/sftp-server
 PEER_PKGS = bind9-dnsutils bind9-utils knot-dnsutils ldnsutils nsd bind9 knot unbound dnsperf \
             openssh-client openssh-server openssh-sftp-server dropbear-bin sshpass
 APT       = apt-get -o DPkg::Lock::Timeout=300
