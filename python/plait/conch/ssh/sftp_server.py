@@ -206,6 +206,8 @@ class SFTPServer:
         parts = self._components(path)
         if not parts:
             return self.root
+        if path.endswith((b"/", b"/.", b"/..")) or path in (b".", b".."):
+            follow = True            # "link/" names what the link points at, as in POSIX
         if follow:
             return self._checked(os.path.realpath(os.path.join(self.root, *parts)))
         parent = self._checked(os.path.realpath(os.path.join(self.root, *parts[:-1])))
