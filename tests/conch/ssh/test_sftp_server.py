@@ -435,3 +435,32 @@ def test_paramiko_client(tmp_path: Path) -> None:
     finally:
         sftp.close()
         thread.join(5)
+
+
+def test_only_regular_files_are_opened(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "dir").mkdir()
+    d = Driver(tmp_path)
+    d.init()
+    for name in ("fifo", "dir"):     # a FIFO would block open() with no writer
+        code, message = d.status(Msg.OPEN, s(name) + Writer().uint32(FXF.READ).getvalue()
+                                 + Attrs().encode())
+        assert code == FX.FAILURE and "regular" in message
+    assert d.server.open_handles == 0
+
+
+def test_main_exits_on_a_protocol_error(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    result = subprocess.run([sys.executable, "-m", "plait.conch.ssh.sftp_server", "--root",
+                             str(tmp_path)], input=b"\xff\xff\xff\xff\x01", env=env,
+                            capture_output=True, timeout=30, check=False)
+    assert result.returncode == 1 and b"packet length" in result.stderr
+    # a clean session on stdin/stdout: INIT, STAT, end of input
+    stream = packet(Msg.INIT, Writer().uint32(3).getvalue()) + \
+        packet(Msg.STAT, Writer().uint32(7).string("/").getvalue())
+    result = subprocess.run([sys.executable, "-m", "plait.conch.ssh.sftp_server", "--root",
+                             str(tmp_path)], input=stream, env=env, capture_output=True,
+                            timeout=30, check=False)
+    assert result.returncode == 0
+    replies = PacketReader().feed(result.stdout)
+    assert [k for k, _ in replies] == [Msg.VERSION, Msg.ATTRS]

@@ -456,9 +456,12 @@ class SFTPFile:
                       for i in range(0, want, block_size)]
             futs = [self._send_read(o, n) for o, n in blocks]
             await self._client._drain()
+            replies = await asyncio.gather(*futs, return_exceptions=True)
             short = False
-            for (_, n), fut in zip(blocks, futs, strict=True):
-                data = self._data(await fut)
+            for (_, n), reply in zip(blocks, replies, strict=True):
+                if isinstance(reply, BaseException):
+                    raise reply
+                data = self._data(reply)
                 if short:
                     continue        # past a short read: discard, ask again from the gap
                 parts.append(data)
@@ -517,14 +520,10 @@ class SFTPFile:
         for i in range(0, len(view), block_size):
             futs.append(self._send_write(self._pos + i, bytes(view[i:i + block_size])))
         await self._client._drain()
-        error: SFTPError | None = None
-        for fut in futs:
-            try:
-                self._client._check(await fut, None)
-            except SFTPError as e:
-                error = error or e
-        if error is not None:
-            raise error
+        for reply in await asyncio.gather(*futs, return_exceptions=True):
+            if isinstance(reply, BaseException):
+                raise reply
+            self._client._check(reply, None)
         self._pos += len(view)
         return len(view)
 

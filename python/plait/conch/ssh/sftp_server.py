@@ -16,6 +16,7 @@ import errno
 import grp
 import os
 import pwd
+import stat as stat_mod
 import sys
 import time
 from collections import deque
@@ -284,7 +285,16 @@ class SFTPServer:
         if pflags & FXF.EXCL:
             flags |= os.O_EXCL
         mode = attrs.permissions & 0o7777 if attrs.permissions is not None else 0o666
-        fd = os.open(real, flags, mode)
+        # O_NONBLOCK so that a FIFO cannot stall the server in open(); only regular files
+        # are served, and they never block, so the flag is cleared again.
+        fd = os.open(real, flags | os.O_NONBLOCK, mode)
+        try:
+            if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+                raise SFTPError(FX.FAILURE, "not a regular file")
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
         return self._handle_reply(self._new_handle(_File(fd, real)))
 
     def _close(self, r: Reader) -> _Reply:
