@@ -369,3 +369,57 @@ def test_paramiko_channel_open_parses() -> None:
     server.send_data(req.channel, b"z" * 70000)  # type: ignore[attr-defined]
     sizes = [len(Reader(pl, 5).string()) for pl in server.payloads_to_send()]
     assert max(sizes) <= paramiko.common.DEFAULT_MAX_PACKET_SIZE and sum(sizes) == 70000
+
+
+def test_close_while_opening() -> None:
+    p = Pair()
+    first = p.client.open_channel("session")
+    second = p.client.open_channel("session")
+    p.client.close_channel(first)
+    p.client.close_channel(second)
+    assert [pl[0] for pl in p.client.payloads_to_send()] == [Msg.CHANNEL_OPEN] * 2  # no CLOSE yet
+    for payload in (Writer(Msg.CHANNEL_OPEN).string("session").uint32(cid).uint32(1000)
+                    .uint32(100).getvalue() for cid in (first, second)):
+        p.server.receive_payload(payload)
+    accepted, refused = p.events(p.server)
+    p.server.accept_channel(accepted.channel)
+    p.server.reject_channel(refused.channel, 4, "busy")
+    p.pump()
+    assert p.events(p.client) == [ChannelOpenFailed(second, 4, "busy"), ChannelClosed(first)]
+    assert p.events(p.server) == [ChannelClosed(accepted.channel)]
+    assert p.client.channels() == [] and p.server.channels() == []
+
+
+def test_random_corruption_only_raises_protocol_error() -> None:
+    import random
+    rng = random.Random(5)
+    samples = [
+        Writer(Msg.CHANNEL_DATA).uint32(0).string(b"hello").getvalue(),
+        Writer(Msg.CHANNEL_EXTENDED_DATA).uint32(0).uint32(1).string(b"err").getvalue(),
+        Writer(Msg.CHANNEL_WINDOW_ADJUST).uint32(0).uint32(100).getvalue(),
+        Writer(Msg.CHANNEL_REQUEST).uint32(0).string("exec").boolean(True).string("ls").getvalue(),
+        Writer(Msg.CHANNEL_OPEN).string("session").uint32(1).uint32(10).uint32(10).getvalue(),
+        Writer(Msg.CHANNEL_OPEN_FAILURE).uint32(1).uint32(2).string("x").string("").getvalue(),
+        Writer(Msg.GLOBAL_REQUEST).string("tcpip-forward").boolean(True).string("").uint32(0)
+        .getvalue(),
+        Writer(Msg.CHANNEL_EOF).uint32(0).getvalue(),
+        Writer(Msg.CHANNEL_CLOSE).uint32(0).getvalue(),
+    ]
+    for _ in range(3000):
+        server, _, _ = _server_with_channel()
+        data = bytearray(rng.choice(samples))
+        for _ in range(rng.randint(1, 3)):
+            if not data:
+                break
+            op = rng.randrange(3)
+            i = rng.randrange(len(data))
+            if op == 0:
+                data[i] = rng.randrange(256)
+            elif op == 1:
+                del data[i:]
+            else:
+                data[i:i] = rng.randbytes(rng.randint(1, 4))
+        try:
+            server.receive_payload(bytes(data))
+        except ProtocolError:
+            pass

@@ -435,3 +435,68 @@ def test_disallowed_algorithm_refused_before_the_portal() -> None:
                            .string("publickey").boolean(False).string("rsa-sha2-256")
                            .string(rsa.public_blob()).getvalue())
     assert isinstance(server.next_event(), CheckCredentials)
+
+
+def test_random_corruption_only_raises_protocol_error() -> None:
+    import random
+    rng = random.Random(7)
+    rsa = Key.generate("rsa", 2048)
+    samples = []
+    for key in (ED, EC, rsa):
+        algorithm = key.signature_algorithms()[0]
+        data = publickey_signed_data(SID, "bob", "ssh-connection", algorithm, key.public_blob())
+        samples.append(Writer(50).string("bob").string("ssh-connection").string("publickey")
+                       .boolean(True).string(algorithm).string(key.public_blob())
+                       .string(key.sign(data, algorithm)).getvalue())
+    samples += [
+        Writer(50).string("bob").string("ssh-connection").string("password").boolean(False)
+        .string("pw").getvalue(),
+        Writer(50).string("bob").string("ssh-connection").string("keyboard-interactive")
+        .string("").string("").getvalue(),
+    ]
+    client_samples = [
+        Writer(51).name_list(["publickey", "password"]).boolean(False).getvalue(),
+        Writer(53).string("hello").string("").getvalue(),
+        Writer(60).string("ssh-ed25519").string(ED.public_blob()).getvalue(),
+        Writer(60).string("").string("").string("").uint32(1).string("P: ").boolean(False)
+        .getvalue(),
+        bytes([52]),
+    ]
+    accepted = 0
+    for i in range(3000):
+        base = rng.choice(samples if i % 2 else client_samples)
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 3)):
+            if not data:
+                break
+            op, at = rng.randrange(3), rng.randrange(len(data))
+            if op == 0:
+                data[at] = rng.randrange(256)
+            elif op == 1:
+                del data[at:]
+            else:
+                data[at:at] = rng.randbytes(rng.randint(1, 4))
+        try:
+            if i % 2:
+                server = UserAuthServer(SID)
+                server.receive_payload(bytes(data))
+                event = server.next_event()
+                if isinstance(event, CheckCredentials) and isinstance(event.credentials,
+                                                                      SSHPublicKey):
+                    c = event.credentials
+                    assert c.signature is not None   # only signed samples name publickey
+                    accepted += 1
+                    # what got through is the original request (a boolean may be any non-zero)
+                    assert (Writer(50).string(c.username).string("ssh-connection")
+                            .string("publickey").boolean(True).string(c.algorithm)
+                            .string(c.blob).string(c.signature).getvalue()) == base
+            else:
+                client = UserAuthClient(SID, "bob", keys=[ED], password="pw")
+                client.start()
+                client.receive_payload(Writer(51).name_list(["publickey", "password",
+                                                             "keyboard-interactive"])
+                                       .boolean(False).getvalue())
+                client.receive_payload(bytes(data))
+        except ProtocolError:
+            pass
+    assert accepted < 20   # corrupted requests essentially never got through

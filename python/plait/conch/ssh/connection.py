@@ -9,6 +9,7 @@ application says it has :meth:`~Connection.consumed` it, so a slow reader pushes
 """
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ __all__ = [
 ]
 
 MAX_WINDOW = (1 << 32) - 1
+_DATA_HEADER = struct.Struct(">BII")     # CHANNEL_DATA, recipient, data length
+_EXT_HEADER = struct.Struct(">BIII")     # CHANNEL_EXTENDED_DATA, recipient, type, length
 KEEPALIVE = "keepalive@openssh.com"
 
 
@@ -195,8 +198,15 @@ class Connection:
         """One whole message 80..100 from the transport; raises ProtocolError on a violation."""
         if not payload:
             raise _protocol_error("empty message")
-        r = Reader(payload, 1)
         msg = payload[0]
+        if msg == Msg.CHANNEL_DATA and len(payload) >= 9:   # the hot path, without a Reader
+            _, local_id, n = _DATA_HEADER.unpack_from(payload)
+            chan = self._channels.get(local_id)
+            if n == len(payload) - 9 and chan is not None and chan.state == "open" \
+                    and not chan.close_received:
+                self._receive(chan, payload[9:], None)
+                return
+        r = Reader(payload, 1)
         handler = self._handlers.get(msg)
         if handler is None:
             raise _protocol_error(f"message {msg} is not a connection-protocol message")
@@ -275,11 +285,13 @@ class Connection:
         """Close our side: CHANNEL_CLOSE goes once the buffered data is out (at once with
         ``discard``, or if the peer closed already).  ChannelClosed follows the peer's CLOSE."""
         chan = self._get(channel)
-        if chan.state != "open":
-            raise ValueError(f"channel {channel} is not open")
         if chan.close_wanted:
             return
+        if chan.state != "open" and not chan.we_opened:
+            raise ValueError(f"channel {channel} is not open: reject it instead")
         chan.close_wanted = True
+        if chan.state != "open":
+            return  # closed as soon as the peer confirms it (RFC 4254 §5.3 needs its id)
         if discard or chan.close_received:
             chan.outbuf.clear()
             chan.outbuf_size = 0
@@ -322,18 +334,19 @@ class Connection:
         while chan.outbuf and chan.remote_window > 0:
             ext, data = chan.outbuf[0]
             n = min(len(data), chan.remote_window, limit)
-            piece = data[:n]
             if n == len(data):
                 chan.outbuf.popleft()
+                piece = data
             else:
+                piece = data[:n]
                 chan.outbuf[0] = (ext, data[n:])
             chan.outbuf_size -= n
             chan.remote_window -= n
             if ext is None:
-                out.append(Writer(Msg.CHANNEL_DATA).uint32(chan.remote_id).string(piece).getvalue())
+                out.append(_DATA_HEADER.pack(Msg.CHANNEL_DATA, chan.remote_id, n) + piece)
             else:
-                out.append(Writer(Msg.CHANNEL_EXTENDED_DATA).uint32(chan.remote_id).uint32(ext)
-                           .string(piece).getvalue())
+                out.append(_EXT_HEADER.pack(Msg.CHANNEL_EXTENDED_DATA, chan.remote_id, ext, n)
+                           + piece)
         if chan.outbuf:
             return
         if chan.eof_wanted and not chan.eof_sent and not chan.close_received:
@@ -505,6 +518,9 @@ class Connection:
         if chan.remote_max_packet == 0:
             raise _protocol_error("open confirmation with a max packet of 0")
         chan.state = "open"
+        if chan.close_wanted:   # given up while opening: no ChannelOpened, ChannelClosed follows
+            self._send_close(chan)
+            return
         self._events.append(ChannelOpened(chan.id, r.rest()))
 
     def _on_open_failure(self, r: Reader) -> None:
