@@ -318,6 +318,8 @@ chmod 640 dir/moved.bin
 ls -l dir
 df
 rm dir/link
+ln dir/moved.bin hard
+rm hard
 put {local}/up.bin gone.bin
 rm gone.bin
 mkdir empty

@@ -13,6 +13,7 @@ so OpenSSH's ``sftp -D`` can drive it.
 from __future__ import annotations
 
 import errno
+import functools
 import grp
 import os
 import pwd
@@ -467,6 +468,7 @@ def _vfs(st: os.statvfs_result) -> bytes:
                     st.f_namemax).encode()
 
 
+@functools.lru_cache(maxsize=256)
 def _user(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
@@ -474,6 +476,7 @@ def _user(uid: int) -> str:
         return str(uid)
 
 
+@functools.lru_cache(maxsize=256)
 def _group(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
