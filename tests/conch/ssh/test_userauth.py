@@ -444,10 +444,11 @@ def test_random_corruption_only_raises_protocol_error() -> None:
     samples = []
     for key in (ED, EC, rsa):
         algorithm = key.signature_algorithms()[0]
-        data = publickey_signed_data(SID, "bob", "ssh-connection", algorithm, key.public_blob())
+        signed = publickey_signed_data(SID, "bob", "ssh-connection", algorithm,
+                                       key.public_blob())
         samples.append(Writer(50).string("bob").string("ssh-connection").string("publickey")
                        .boolean(True).string(algorithm).string(key.public_blob())
-                       .string(key.sign(data, algorithm)).getvalue())
+                       .string(key.sign(signed, algorithm)).getvalue())
     samples += [
         Writer(50).string("bob").string("ssh-connection").string("password").boolean(False)
         .string("pw").getvalue(),
