@@ -6,8 +6,9 @@ from typing import Any, Self, TypeAlias, final, overload
 from typing_extensions import Buffer
 
 __all__ = [
+    "SSH_CIPHERS", "SSH_MACS",
     "ArgumentSchema", "BoxDecoder", "DNSFormatError", "DnsCatalog", "DnsDecoder", "JuiceError", "RawBox",
-    "__version__", "dns_parse", "dns_render",
+    "SshPacketError", "SshPacketLayer", "__version__", "dns_parse", "dns_render",
     "encode_box", "encode_boxes",
 ]
 
@@ -188,3 +189,45 @@ class DnsCatalog:
         """The number of names (empty non-terminals included) in a zone, or None."""
     def answer(self, query: Buffer, tcp: bool = False) -> bytes | int | None:
         """The response to one query (see the class docstring)."""
+
+# ---------------------------------------------------------------- SSH binary packet layer
+
+class SshPacketError(ValueError):
+    """A packet the peer got wrong; ``reason`` is the SSH disconnect reason code
+    (2 protocol error, 5 MAC error, 6 compression error)."""
+
+    reason: int
+
+SSH_CIPHERS: dict[str, tuple[int, int, int, bool]]
+SSH_MACS: dict[str, tuple[int, int, bool]]
+
+@final
+class SshPacketLayer:
+    """The SSH binary packet protocol for one connection (see ``plait.conch.ssh.packet``)."""
+
+    def __new__(cls, max_packet_length: int = 262144) -> Self: ...
+    def feed(self, data: bytes) -> list[bytes]:
+        """Whole payloads from the bytes received so far; stops after a NEWKEYS payload."""
+    def encode(self, payload: bytes) -> bytes:
+        """One packet carrying ``payload``."""
+    def encode_many(self, payloads: Sequence[bytes]) -> bytes:
+        """Packets for several payloads, concatenated."""
+    def set_encrypt(self, cipher: str, key: bytes, iv: bytes, mac: str | None, mac_key: bytes) -> None: ...
+    def set_decrypt(self, cipher: str, key: bytes, iv: bytes, mac: str | None, mac_key: bytes) -> None: ...
+    def set_compression(self, outgoing: bool, incoming: bool) -> None: ...
+    def reset_sequence_in(self) -> None: ...
+    def reset_sequence_out(self) -> None: ...
+    def buffered(self) -> int:
+        """Bytes received but not yet decoded."""
+    @property
+    def max_packet_length(self) -> int: ...
+    @property
+    def paused(self) -> bool: ...
+    @property
+    def compression(self) -> tuple[bool, bool]: ...
+    seq_in: int
+    seq_out: int
+    @property
+    def bytes_in(self) -> int: ...
+    @property
+    def bytes_out(self) -> int: ...

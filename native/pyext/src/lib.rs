@@ -7,6 +7,7 @@ mod dns;
 mod dns_catalog;
 mod juice;
 mod schema;
+mod ssh;
 
 /// The `plait._native` module.
 #[pymodule]
@@ -16,5 +17,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     schema::register(m)?;
     dns::register(m)?;
     dns_catalog::register(m)?;
+    ssh::register(m)?;
     Ok(())
 }

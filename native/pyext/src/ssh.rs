@@ -1,0 +1,205 @@
+//! SSH binary packet layer: `SshPacketError`, `SshPacketLayer` over `plait_ssh::PacketLayer`.
+
+use plait_ssh::{PacketError, PacketLayer};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use crate::juice::new_bytes;
+
+pyo3::create_exception!(
+    plait._native,
+    SshPacketError,
+    PyValueError,
+    "A packet the peer got wrong; ``reason`` is the SSH disconnect reason code\n\
+     (2 protocol error, 5 MAC error, 6 compression error)."
+);
+
+/// Registers the SSH packet names on the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let error_type = py.get_type::<SshPacketError>();
+    error_type.setattr("reason", 2)?;
+    m.add("SshPacketError", error_type)?;
+    m.add_class::<SshPacketLayer>()?;
+    let ciphers = PyDict::new(py);
+    for (name, s) in plait_ssh::CIPHERS {
+        ciphers.set_item(*name, (s.key_len, s.iv_len, s.block_size, s.is_aead))?;
+    }
+    m.add("SSH_CIPHERS", ciphers)?;
+    let macs = PyDict::new(py);
+    for (name, s) in plait_ssh::MACS {
+        macs.set_item(*name, (s.key_len, s.digest_len, s.etm))?;
+    }
+    m.add("SSH_MACS", macs)?;
+    Ok(())
+}
+
+fn to_py(py: Python<'_>, e: PacketError) -> PyErr {
+    if let PacketError::Config(msg) = e {
+        return PyValueError::new_err(msg);
+    }
+    let reason = e.reason();
+    let err = SshPacketError::new_err(e.to_string());
+    match err.value(py).setattr("reason", reason) {
+        Ok(()) => err,
+        Err(failed) => failed,
+    }
+}
+
+/// The SSH binary packet protocol for one connection (see ``plait.conch.ssh.packet``).
+#[pyclass(module = "plait._native")]
+pub struct SshPacketLayer {
+    inner: PacketLayer,
+    out: Vec<u8>,
+}
+
+#[pymethods]
+impl SshPacketLayer {
+    #[new]
+    #[pyo3(signature = (max_packet_length = 262_144))]
+    fn new(py: Python<'_>, max_packet_length: usize) -> PyResult<Self> {
+        let inner = PacketLayer::new(max_packet_length).map_err(|e| to_py(py, e))?;
+        Ok(SshPacketLayer {
+            inner,
+            out: Vec::new(),
+        })
+    }
+
+    /// Whole payloads from the bytes received so far; stops after a NEWKEYS payload.
+    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
+        self.inner.feed(data);
+        let out = PyList::empty(py);
+        loop {
+            match self.inner.next_payload() {
+                Ok(Some(payload)) => out.append(new_bytes(py, payload)?)?,
+                Ok(None) => return Ok(out),
+                Err(e) => return Err(to_py(py, e)),
+            }
+        }
+    }
+
+    /// One packet carrying ``payload``.
+    fn encode<'py>(&mut self, py: Python<'py>, payload: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        self.out.clear();
+        self.inner
+            .encode(payload, &mut self.out)
+            .map_err(|e| to_py(py, e))?;
+        let packet = PyBytes::new(py, &self.out);
+        if self.out.capacity() > 1 << 20 {
+            self.out = Vec::new();
+        }
+        Ok(packet)
+    }
+
+    /// Packets for several payloads, concatenated.
+    fn encode_many<'py>(
+        &mut self,
+        py: Python<'py>,
+        payloads: Vec<Vec<u8>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        self.out.clear();
+        for p in &payloads {
+            self.inner
+                .encode(p, &mut self.out)
+                .map_err(|e| to_py(py, e))?;
+        }
+        let packets = PyBytes::new(py, &self.out);
+        if self.out.capacity() > 1 << 20 {
+            self.out = Vec::new();
+        }
+        Ok(packets)
+    }
+
+    #[pyo3(signature = (cipher, key, iv, mac, mac_key))]
+    fn set_encrypt(
+        &mut self,
+        py: Python<'_>,
+        cipher: &str,
+        key: &[u8],
+        iv: &[u8],
+        mac: Option<&str>,
+        mac_key: &[u8],
+    ) -> PyResult<()> {
+        self.inner
+            .set_encrypt(cipher, key, iv, mac, mac_key)
+            .map_err(|e| to_py(py, e))
+    }
+
+    #[pyo3(signature = (cipher, key, iv, mac, mac_key))]
+    fn set_decrypt(
+        &mut self,
+        py: Python<'_>,
+        cipher: &str,
+        key: &[u8],
+        iv: &[u8],
+        mac: Option<&str>,
+        mac_key: &[u8],
+    ) -> PyResult<()> {
+        self.inner
+            .set_decrypt(cipher, key, iv, mac, mac_key)
+            .map_err(|e| to_py(py, e))
+    }
+
+    fn set_compression(&mut self, outgoing: bool, incoming: bool) {
+        self.inner.set_compression(outgoing, incoming);
+    }
+
+    fn reset_sequence_in(&mut self) {
+        self.inner.reset_sequence_in();
+    }
+
+    fn reset_sequence_out(&mut self) {
+        self.inner.reset_sequence_out();
+    }
+
+    /// Bytes received but not yet decoded.
+    fn buffered(&self) -> usize {
+        self.inner.buffered()
+    }
+
+    #[getter]
+    fn max_packet_length(&self) -> usize {
+        self.inner.max_packet_length()
+    }
+
+    #[getter]
+    fn paused(&self) -> bool {
+        self.inner.paused()
+    }
+
+    #[getter]
+    fn compression(&self) -> (bool, bool) {
+        self.inner.compression()
+    }
+
+    #[getter]
+    fn get_seq_in(&self) -> u32 {
+        self.inner.seq_in
+    }
+
+    #[setter]
+    fn set_seq_in(&mut self, value: u32) {
+        self.inner.seq_in = value;
+    }
+
+    #[getter]
+    fn get_seq_out(&self) -> u32 {
+        self.inner.seq_out
+    }
+
+    #[setter]
+    fn set_seq_out(&mut self, value: u32) {
+        self.inner.seq_out = value;
+    }
+
+    #[getter]
+    fn bytes_in(&self) -> u64 {
+        self.inner.bytes_in
+    }
+
+    #[getter]
+    fn bytes_out(&self) -> u64 {
+        self.inner.bytes_out
+    }
+}
