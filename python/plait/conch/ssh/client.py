@@ -1,0 +1,335 @@
+"""The SSH client API: ``conn = await connect(host, port, username=..., client_keys=...)``,
+then ``await conn.run("cmd")``, ``await conn.open_session(...)`` or
+``await conn.start_sftp()``; ``conn.close()``.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from .constants import DisconnectReason, ExtendedData
+from .errors import (
+    AuthenticationError,
+    ChannelOpenError,
+    ConnectionLost,
+    HostKeyError,
+    ProtocolError,
+)
+from .keys import Key
+from .protocol import Channel, SSHProtocol
+from .session import Env, Exec, ExitSignal, ExitStatus, PtyRequest, Signal, Subsystem, WindowChange
+from .transport import Disconnected, KexCompleted, Transport, TransportConfig
+from .userauth import AuthFailed, AuthSucceeded, Banner, KbdCallback, UserAuthClient
+
+__all__ = ["RunResult", "SSHClientConnection", "SSHClientSession", "connect"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :meth:`SSHClientConnection.run` returns."""
+
+    exit_status: int | None
+    stdout: bytes = field(repr=False)
+    stderr: bytes = field(repr=False)
+    exit_signal: str | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.exit_status
+
+
+class SSHClientSession(Channel):
+    """A session channel: ``write``/``write_eof`` feed the remote stdin, ``stdout`` and
+    ``stderr`` are :class:`asyncio.StreamReader` objects (``read``, ``readline``, ``async
+    for``), ``await wait()`` gives the exit status."""
+
+    def __init__(self, proto: SSHProtocol, channel: int) -> None:
+        super().__init__(proto, channel)
+        self.stdout = asyncio.StreamReader(limit=1 << 24)
+        self.stderr = asyncio.StreamReader(limit=1 << 24)
+        self.exit_status: int | None = None
+        self.exit_signal: ExitSignal | None = None
+
+    # stdin
+    async def read(self, n: int = -1) -> bytes:
+        """Read the remote stdout (for stream-style users like the SFTP client)."""
+        return await self.stdout.read(n)
+
+    def resize(self, cols: int, rows: int, width_px: int = 0, height_px: int = 0) -> None:
+        self.send_request("window-change", WindowChange(cols, rows, width_px, height_px)
+                          .encode())
+
+    def signal(self, name: str) -> None:
+        self.send_request("signal", Signal(name).encode())
+
+    async def wait(self) -> int | None:
+        """Wait for the channel to close; the exit status (None if the server sent none)."""
+        await self.wait_closed()
+        return self.exit_status
+
+    def __aiter__(self) -> SSHClientSession:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self.stdout.read(65536)
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+    # events
+    def on_data(self, data: bytes, ext: int | None) -> None:
+        (self.stderr if ext == ExtendedData.STDERR else self.stdout).feed_data(data)
+
+    def on_eof(self) -> None:
+        self.stdout.feed_eof()
+        self.stderr.feed_eof()
+
+    def on_request(self, name: str, want_reply: bool, data: bytes) -> bool:
+        if name == "exit-status":
+            self.exit_status = ExitStatus.decode(data).code
+            return True
+        if name == "exit-signal":
+            self.exit_signal = ExitSignal.decode(data)
+            return True
+        return False
+
+    def on_close(self) -> None:
+        self.on_eof()
+
+
+class _ClientProtocol(SSHProtocol):
+    def __init__(self, transport: Transport, *, username: str, keys: Sequence[Key],
+                 password: str | None, kbd_interactive: KbdCallback | None) -> None:
+        super().__init__(transport)
+        self.username = username
+        self.keys = list(keys)
+        self.password = password
+        self.kbd_interactive = kbd_interactive
+        self.auth: UserAuthClient | None = None
+        self.ready: asyncio.Future[None] = self.loop.create_future()
+        self.banners: list[str] = []
+
+    def _payload_sources(self) -> list[Any]:
+        return [s for s in (self.auth, self.conn) if s is not None]
+
+    def _kex_completed(self, ev: KexCompleted) -> None:
+        if ev.first:
+            self.ssh.request_service("ssh-userauth")
+
+    def _service_accepted(self, name: str) -> None:
+        if name != "ssh-userauth" or self.auth is not None:
+            raise ProtocolError(DisconnectReason.PROTOCOL_ERROR, f"unexpected service {name}")
+        assert self.ssh.session_id is not None
+        self.auth = UserAuthClient(self.ssh.session_id, self.username, keys=self.keys,
+                                   password=self.password, kbd_interactive=self.kbd_interactive,
+                                   server_sig_algs=self.ssh.server_sig_algs)
+        self.auth.start()
+
+    def _userauth_payload(self, payload: bytes) -> None:
+        if self.auth is None or self.conn is not None:
+            raise ProtocolError(DisconnectReason.PROTOCOL_ERROR,
+                                f"user-auth message {payload[0]} out of place")
+        if self.ssh.server_sig_algs is not None and self.auth.server_sig_algs is None:
+            self.auth.set_server_sig_algs(self.ssh.server_sig_algs)
+        self.auth.receive_payload(payload)
+        while (ev := self.auth.next_event()) is not None:
+            if isinstance(ev, AuthSucceeded):
+                self.ssh.enable_delayed_compression()
+                self._start_connection()
+                if not self.ready.done():
+                    self.ready.set_result(None)
+            elif isinstance(ev, AuthFailed):
+                self.error = AuthenticationError(
+                    f"authentication failed (server offers {', '.join(ev.methods)})")
+                self.ssh.disconnect(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
+                                    "no more authentication methods")
+            elif isinstance(ev, Banner):
+                self.banners.append(ev.text)
+
+    def _disconnected(self, ev: Disconnected) -> None:
+        if self.error is None and ev.reason == DisconnectReason.HOST_KEY_NOT_VERIFIABLE \
+                and not ev.by_peer:
+            self.error = HostKeyError(ev.description)
+        super()._disconnected(ev)
+        if not self.ready.done():
+            assert self.error is not None
+            self.ready.set_exception(self.error)
+            self.ready.exception()
+
+
+class SSHClientConnection:
+    """An authenticated SSH connection: run commands, open sessions, start SFTP."""
+
+    def __init__(self, proto: _ClientProtocol) -> None:
+        self._proto = proto
+
+    @property
+    def transport(self) -> Transport:
+        return self._proto.ssh
+
+    @property
+    def server_host_key(self) -> Key | None:
+        return self._proto.ssh.host_key
+
+    @property
+    def banners(self) -> list[str]:
+        return list(self._proto.banners)
+
+    async def open_session(self, command: str | None = None, *, subsystem: str | None = None,
+                           term: str | None = None, cols: int = 80, rows: int = 24,
+                           modes: dict[int, int] | None = None,
+                           env: dict[str, str] | None = None) -> SSHClientSession:
+        """Open a session channel and start ``command`` (exec), ``subsystem``, or a shell
+        when neither is given; ``term`` asks for a pty first."""
+        proto = self._proto
+        if proto.conn is None or proto.ssh.closed:
+            raise ConnectionLost("the connection is closed")
+        chan_id = proto.conn.open_channel("session")
+        session = SSHClientSession(proto, chan_id)
+        proto.channels[chan_id] = session
+        proto.flush()
+        await session.opened
+        if term is not None:
+            ok = await _reply(session.send_request(
+                "pty-req", PtyRequest(term, cols, rows, 0, 0, modes or {}).encode(), True))
+            if not ok:
+                session.close()
+                raise ChannelOpenError(1, "the server refused a pty")
+        for name, value in (env or {}).items():
+            session.send_request("env", Env(name, value).encode())
+        if subsystem is not None:
+            name, data = "subsystem", Subsystem(subsystem).encode()
+        elif command is not None:
+            name, data = "exec", Exec(command).encode()
+        else:
+            name, data = "shell", b""
+        if not await _reply(session.send_request(name, data, True)):
+            session.close()
+            raise ChannelOpenError(1, f"the server refused the {name} request")
+        return session
+
+    async def run(self, command: str, *, input: bytes | None = None,
+                  check: bool = False) -> RunResult:
+        """Run ``command``, feed it ``input`` (then EOF), and collect its output."""
+        session = await self.open_session(command)
+        if input:
+            session.write(input)
+            await session.drain()
+        session.write_eof()
+        out, err = await asyncio.gather(session.stdout.read(), session.stderr.read())
+        await session.wait()
+        sig = session.exit_signal.name if session.exit_signal else None
+        result = RunResult(session.exit_status, out, err, sig)
+        if check and result.exit_status != 0:
+            raise ProcessError(result)
+        return result
+
+    async def start_sftp(self) -> Any:
+        """Open the "sftp" subsystem and return a started SFTPClient."""
+        from .sftp_client import SFTPClient
+        session = await self.open_session(subsystem="sftp")
+        client = SFTPClient(session.stdout, session)  # type: ignore[arg-type]
+        await client.start()
+        return client
+
+    def close(self) -> None:
+        self._proto.close()
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._proto.closed)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+        await self.wait_closed()
+
+
+class ProcessError(Exception):
+    """A command run with ``check=True`` exited with a non-zero status."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(f"exit status {result.exit_status}")
+        self.result = result
+
+
+async def _reply(fut: asyncio.Future[bool] | None) -> bool:
+    return True if fut is None else await fut
+
+
+def _load_keys(client_keys: Sequence[Key | str | os.PathLike[str]],
+               passphrase: bytes | None) -> list[Key]:
+    keys = []
+    for item in client_keys:
+        keys.append(item if isinstance(item, Key) else Key.from_file(item, passphrase))
+    return keys
+
+
+def _host_key_checker(known_hosts: Any, host: str, port: int
+                      ) -> tuple[Callable[[Key], bool] | None, list[Key]]:
+    """``known_hosts``: None (accept any key), a callable, a Key or list of Keys, a
+    KnownHosts or a known_hosts file path. Returns the check and the keys known for the host
+    (their algorithms are asked for first)."""
+    from .known_hosts import KnownHosts, Match
+    if known_hosts is None:
+        return None, []
+    if callable(known_hosts) and not isinstance(known_hosts, KnownHosts):
+        return known_hosts, []
+    if isinstance(known_hosts, Key):
+        trusted = [known_hosts]
+    elif isinstance(known_hosts, (list, tuple)):
+        trusted = list(known_hosts)
+    else:
+        db = known_hosts if isinstance(known_hosts, KnownHosts) \
+            else KnownHosts.from_file(known_hosts)
+        return (lambda key: isinstance(db.lookup(host, key, port), Match)), \
+            db.keys_for(host, port)
+    blobs = {k.public_blob() for k in trusted}
+    return (lambda key: key.public_blob() in blobs), trusted
+
+
+def _prefer(config: TransportConfig | None, known: list[Key]) -> TransportConfig | None:
+    """Ask first for the host key algorithms of the keys we know for this host."""
+    if not known:
+        return config
+    config = config or TransportConfig()
+    wanted = [a for k in known for a in k.signature_algorithms()]
+    first = [a for a in config.host_key_algorithms if a in wanted]
+    rest = [a for a in config.host_key_algorithms if a not in wanted]
+    return dataclasses.replace(config, host_key_algorithms=tuple(first + rest))
+
+
+async def connect(host: str, port: int = 22, *, username: str | None = None,
+                  password: str | None = None,
+                  client_keys: Sequence[Key | str | os.PathLike[str]] = (),
+                  passphrase: bytes | None = None, known_hosts: Any = None,
+                  kbd_interactive: KbdCallback | None = None,
+                  config: TransportConfig | None = None,
+                  connect_timeout: float | None = 30.0) -> SSHClientConnection:
+    """Connect, exchange keys, check the host key (``known_hosts``: None accepts any, else a
+    Key, a list of Keys, a callable ``(key) -> bool`` or a known_hosts path) and log in with
+    ``client_keys`` and/or ``password``. Raises HostKeyError, AuthenticationError,
+    ConnectionLost or OSError."""
+    loop = asyncio.get_running_loop()
+    user = username or os.environ.get("USER") or "root"
+    keys = _load_keys(client_keys, passphrase)
+    verify, known = _host_key_checker(known_hosts, host, port)
+    transport = Transport(server=False, config=_prefer(config, known), verify_host_key=verify)
+    proto = _ClientProtocol(transport, username=user, keys=keys, password=password,
+                            kbd_interactive=kbd_interactive)
+
+    async def _open() -> None:
+        await loop.create_connection(lambda: proto, host, port)
+        await proto.ready
+
+    try:
+        await asyncio.wait_for(_open(), connect_timeout)
+    except BaseException:
+        proto.close()
+        raise
+    return SSHClientConnection(proto)
