@@ -356,3 +356,14 @@ def test_signatures_interoperate_with_paramiko(keys: dict[str, Key], name: str) 
         assert theirs.startswith(Writer().string(alg).getvalue())
         assert key.public_key().verify(theirs, b"session data")
         assert not key.verify(theirs, b"other data")
+
+
+def test_public_only_reads_no_secret(keys: dict[str, Key]) -> None:
+    key = keys["p256"]
+    data = key.to_openssh(PASS)
+    public = Key.from_bytes(data, public_only=True)
+    assert public == key and not public.is_private
+    unencrypted = Key.from_bytes(key.to_pkcs8_pem(), public_only=True)
+    assert unencrypted == key and not unencrypted.is_private
+    with pytest.raises(PassphraseError):   # an encrypted PEM hides its public key too
+        Key.from_bytes(key.to_pkcs8_pem(PASS), public_only=True)

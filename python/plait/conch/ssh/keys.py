@@ -146,7 +146,8 @@ class Key:
         raise KeyFormatError(f"unknown key type {kind!r} (ed25519, ecdsa or rsa)")
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], passphrase: bytes | None = None) -> Key:
+    def from_file(cls, path: str | os.PathLike[str], passphrase: bytes | str | None = None, *,
+                  public_only: bool = False) -> Key:
         """Read a key file in any format :meth:`from_bytes` knows."""
         p = Path(path)
         try:
@@ -157,16 +158,19 @@ class Key:
         except OSError as exc:
             raise KeyFormatError(f"{p}: {exc.strerror or exc}") from None
         try:
-            return cls.from_bytes(data, passphrase)
+            return cls.from_bytes(data, passphrase, public_only=public_only)
         except PassphraseError as exc:
             raise PassphraseError(f"{p}: {exc}") from None
         except KeyFormatError as exc:
             raise KeyFormatError(f"{p}: {exc}") from None
 
     @classmethod
-    def from_bytes(cls, data: bytes | str, passphrase: bytes | str | None = None) -> Key:
+    def from_bytes(cls, data: bytes | str, passphrase: bytes | str | None = None, *,
+                   public_only: bool = False) -> Key:
         """Parse openssh-key-v1, PEM (PKCS#1/SEC1/PKCS#8, maybe encrypted), an OpenSSH
-        public key line, or an RFC 4716 public key."""
+        public key line, or an RFC 4716 public key.  ``public_only`` returns the public half
+        of a private key, without a passphrase where the format allows (openssh-key-v1
+        keeps the public key in clear)."""
         if isinstance(data, bytes):
             try:
                 text = data.decode("utf-8")
@@ -180,11 +184,12 @@ class Key:
         if not text:
             raise _fail("empty key data")
         if text.startswith(_OPENSSH_BEGIN):
-            return cls._from_openssh(text, passphrase)
+            return cls._from_openssh(text, passphrase, public_only)
         if text.startswith(_RFC4716_BEGIN):
             return cls._from_rfc4716(text)
         if text.startswith("-----BEGIN "):
-            return cls._from_pem(text, passphrase)
+            key = cls._from_pem(text, passphrase)
+            return key.public_key() if public_only else key
         return cls._from_public_line(text)
 
     @classmethod
@@ -295,7 +300,7 @@ class Key:
         return cls(key)  # type: ignore[arg-type]
 
     @classmethod
-    def _from_openssh(cls, text: str, passphrase: bytes | None) -> Key:
+    def _from_openssh(cls, text: str, passphrase: bytes | None, public_only: bool) -> Key:
         if _OPENSSH_END not in text:
             raise _fail("OpenSSH private key without its END line")
         body = text[len(_OPENSSH_BEGIN):text.index(_OPENSSH_END)]
@@ -303,12 +308,13 @@ class Key:
         if not raw.startswith(_OPENSSH_MAGIC):
             raise _fail("OpenSSH private key without the openssh-key-v1 magic")
         try:
-            return cls._parse_openssh(Reader(raw, len(_OPENSSH_MAGIC)), passphrase)
+            return cls._parse_openssh(Reader(raw, len(_OPENSSH_MAGIC)), passphrase,
+                                      public_only)
         except ProtocolError as exc:
             raise _fail(f"damaged OpenSSH private key: {exc.description}") from None
 
     @classmethod
-    def _parse_openssh(cls, r: Reader, passphrase: bytes | None) -> Key:
+    def _parse_openssh(cls, r: Reader, passphrase: bytes | None, public_only: bool) -> Key:
         cipher = r.text(64)
         kdf = r.text(64)
         kdf_options = r.string(1024)
@@ -316,6 +322,8 @@ class Key:
             raise _fail("OpenSSH private key file holds more than one key")
         public_blob = r.string(16384)
         secret = r.string()
+        if public_only:
+            return cls.from_public_blob(public_blob)
         if cipher not in _FILE_CIPHERS:
             raise _fail(f"OpenSSH private key encrypted with unsupported cipher {cipher!r}")
         key_len, iv_len, block, tag_len = _FILE_CIPHERS[cipher]
