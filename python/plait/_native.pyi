@@ -7,7 +7,7 @@ from typing_extensions import Buffer
 
 __all__ = [
     "SSH_CIPHERS", "SSH_MACS",
-    "ArgumentSchema", "BoxDecoder", "DNSFormatError", "DnsCatalog", "DnsDecoder", "JuiceError", "RawBox",
+    "ArgumentSchema", "BoxDecoder", "DNSFormatError", "DnsCatalog", "DnsDecoder", "DnsUdpPump", "JuiceError", "RawBox",
     "SshPacketError", "SshPacketLayer", "__version__", "dns_parse", "dns_render",
     "encode_box", "encode_boxes",
 ]
@@ -189,6 +189,40 @@ class DnsCatalog:
         """The number of names (empty non-terminals included) in a zone, or None."""
     def answer(self, query: Buffer, tcp: bool = False) -> bytes | int | None:
         """The response to one query (see the class docstring)."""
+
+@final
+class DnsUdpPump:
+    """Answers the DNS queries arriving on a UDP socket on a native thread, in batches of up
+    to 64 datagrams per ``recvmmsg``/``sendmmsg`` (Linux only; the GIL is not taken per query).
+
+    ``fd`` is the socket's descriptor (duplicated: the caller keeps its socket); ``catalog``
+    the zones to answer from (later changes apply at once). Queries the catalog passes on
+    wait in a queue of at most ``max_queue`` (beyond it they are dropped and counted as
+    ``overflow``); ``wakeup_fd`` is readable while some wait, and ``drain()`` takes them.
+    The thread runs from construction until ``close()`` (or until the object is dropped).
+    """
+
+    def __new__(cls, fd: int, catalog: DnsCatalog, *, max_queue: int = 1024) -> Self: ...
+    @property
+    def wakeup_fd(self) -> int:
+        """The descriptor that is readable while passed queries wait for ``drain()``."""
+    @property
+    def pending(self) -> int:
+        """How many passed queries wait."""
+    @property
+    def max_queue(self) -> int:
+        """The bound on waiting passed queries."""
+    @property
+    def running(self) -> bool:
+        """Whether the thread is still answering."""
+    def drain(self, limit: int | None = None) -> list[tuple[bytes, tuple[Any, ...]]]:
+        """The waiting passed queries (at most ``limit``), oldest first, as ``(bytes,
+        address)`` with addresses as the socket module gives them; resets ``wakeup_fd``."""
+    def stats(self) -> dict[str, int]:
+        """Counters: received, answered, passed, overflow, dropped, send_errors,
+        recv_errors, batches, panics."""
+    def close(self) -> None:
+        """Stop the thread and wait for it; queued queries can still be drained."""
 
 # ---------------------------------------------------------------- SSH binary packet layer
 

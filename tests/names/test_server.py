@@ -30,6 +30,18 @@ www  IN AAAA 2001:db8::10
 """
 
 
+@pytest.fixture(autouse=True, params=["pump", "asyncio"])
+def udp_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on both UDP paths: the native pump (Linux) and asyncio's."""
+    if request.param == "asyncio":
+        monkeypatch.setenv("PLAIT_DNS_UDP_PUMP", "0")
+    else:
+        monkeypatch.delenv("PLAIT_DNS_UDP_PUMP", raising=False)
+        if not server_mod.pump_available():
+            pytest.skip("no native UDP pump on this platform")
+    return str(request.param)
+
+
 def example_zone() -> Zone:
     return Zone.from_records("example.test", parse_zone(ZONE_TEXT, "example.test"))
 

@@ -2,6 +2,8 @@
 //!
 //! The catalog is an `Arc` swapped whole under a short lock, so `set_zone` and `remove_zone`
 //! are atomic for readers and `answer` never holds a lock while it works or calls Python.
+//! That state lives in a [`SharedCatalog`] so native readers (the UDP pump's thread) answer
+//! from the same zones without the GIL.
 
 use std::sync::{Arc, RwLock};
 
@@ -22,24 +24,42 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<DnsCatalog>()
 }
 
+/// The zones and answer settings of a `DnsCatalog`, shareable with native threads.
+pub(crate) struct SharedCatalog {
+    catalog: RwLock<Arc<Catalog>>,
+    /// How the engine answers (fixed when the catalog is made).
+    pub(crate) config: Config,
+}
+
+impl SharedCatalog {
+    /// The catalog as it is now (a later `set_zone` makes a new one; this one stays whole).
+    pub(crate) fn current(&self) -> Option<Arc<Catalog>> {
+        self.catalog.read().ok().map(|c| Arc::clone(&c))
+    }
+}
+
 /// Zones answered natively: ``answer(query, tcp)`` returns the response bytes, ``1`` (pass
 /// to Python) or ``None`` (drop).
 #[pyclass(module = "plait._native", frozen)]
 pub(crate) struct DnsCatalog {
-    catalog: RwLock<Arc<Catalog>>,
-    config: Config,
+    shared: Arc<SharedCatalog>,
 }
 
 impl DnsCatalog {
+    /// The state native readers share with this object.
+    pub(crate) fn shared(&self) -> Arc<SharedCatalog> {
+        Arc::clone(&self.shared)
+    }
+
     fn current(&self) -> PyResult<Arc<Catalog>> {
-        self.catalog
-            .read()
-            .map(|c| Arc::clone(&c))
-            .map_err(|_| PyRuntimeError::new_err("DnsCatalog lock poisoned"))
+        self.shared
+            .current()
+            .ok_or_else(|| PyRuntimeError::new_err("DnsCatalog lock poisoned"))
     }
 
     fn update(&self, f: impl FnOnce(&mut Catalog)) -> PyResult<()> {
         let mut guard = self
+            .shared
             .catalog
             .write()
             .map_err(|_| PyRuntimeError::new_err("DnsCatalog lock poisoned"))?;
@@ -61,11 +81,13 @@ impl DnsCatalog {
             ));
         }
         Ok(DnsCatalog {
-            catalog: RwLock::new(Arc::new(Catalog::new())),
-            config: Config {
-                recursion,
-                max_udp_payload,
-            },
+            shared: Arc::new(SharedCatalog {
+                catalog: RwLock::new(Arc::new(Catalog::new())),
+                config: Config {
+                    recursion,
+                    max_udp_payload,
+                },
+            }),
         })
     }
 
@@ -121,10 +143,10 @@ impl DnsCatalog {
     ) -> PyResult<Bound<'py, PyAny>> {
         let cat = self.current()?;
         let outcome = if let Ok(b) = query.cast::<PyBytes>() {
-            cat.answer(b.as_bytes(), tcp, &self.config)
+            cat.answer(b.as_bytes(), tcp, &self.shared.config)
         } else {
             let buf = PyBuffer::<u8>::get(query)?;
-            cat.answer(&buf.to_vec(py)?, tcp, &self.config)
+            cat.answer(&buf.to_vec(py)?, tcp, &self.shared.config)
         };
         match outcome {
             Outcome::Response(wire) => new_bytes(py, &wire),

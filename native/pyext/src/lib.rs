@@ -8,6 +8,8 @@ mod dns_catalog;
 mod juice;
 mod schema;
 mod ssh;
+#[cfg(target_os = "linux")]
+mod udp_pump;
 
 /// The `plait._native` module.
 #[pymodule]
@@ -18,5 +20,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dns::register(m)?;
     dns_catalog::register(m)?;
     ssh::register(m)?;
+    #[cfg(target_os = "linux")]
+    udp_pump::register(m)?;
     Ok(())
 }
