@@ -227,9 +227,16 @@ def test_damaged_openssh_files(keys: dict[str, Key]) -> None:
 
 
 def test_kdf_rounds_limit(keys: dict[str, Key]) -> None:
-    data = keys["ed25519"].to_openssh(PASS, rounds=2000)
-    with pytest.raises(KeyFormatError, match="KDF rounds"):
+    lines = keys["ed25519"].to_openssh(PASS).decode().splitlines()
+    raw = bytearray(base64.b64decode("".join(lines[1:-1])))
+    # magic, string "aes256-ctr", string "bcrypt", string (string salt[16], uint32 rounds)
+    offset = 15 + 4 + 10 + 4 + 6 + 4 + 4 + 16
+    assert raw[offset:offset + 4] == (16).to_bytes(4, "big")
+    raw[offset:offset + 4] = (2000).to_bytes(4, "big")   # ~30 s of bcrypt: refused unread
+    data = "\n".join([lines[0], base64.b64encode(bytes(raw)).decode(), lines[-1]])
+    with pytest.raises(KeyFormatError, match="2000 KDF rounds"):
         Key.from_bytes(data, PASS)
+    assert Key.from_bytes(keys["ed25519"].to_openssh(PASS, rounds=4), PASS) == keys["ed25519"]
 
 
 def test_rfc4716_headers_and_comment(keys: dict[str, Key]) -> None:
