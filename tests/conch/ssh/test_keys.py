@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -374,3 +376,31 @@ def test_public_only_reads_no_secret(keys: dict[str, Key]) -> None:
     assert unencrypted == key and not unencrypted.is_private
     with pytest.raises(PassphraseError):   # an encrypted PEM hides its public key too
         Key.from_bytes(key.to_pkcs8_pem(PASS), public_only=True)
+
+
+@pytest.mark.parametrize("name", KIND_IDS)
+def test_mutated_files_and_blobs_raise_only_key_format_error(keys: dict[str, Key],
+                                                             name: str) -> None:
+    """Random damage to a key file, blob or signature: KeyFormatError or False, nothing
+    else (a negative mpint once escaped as OverflowError)."""
+    rng = random.Random(name)
+    key = keys[name]
+    lines = key.to_openssh().decode().splitlines()
+    raw, blob, sig = base64.b64decode("".join(lines[1:-1])), key.public_blob(), key.sign(b"d")
+    for _ in range(200):
+        damaged = []
+        for original in (raw, blob, sig):
+            data = bytearray(original)
+            for _ in range(rng.randint(1, 3)):
+                pos = rng.randrange(len(data))
+                if rng.random() < 0.7:
+                    data[pos] = rng.randrange(256)
+                else:
+                    del data[pos:pos + rng.randint(1, 9)]
+            damaged.append(bytes(data))
+        text = "\n".join([lines[0], base64.b64encode(damaged[0]).decode(), lines[-1]])
+        with contextlib.suppress(KeyFormatError):
+            Key.from_bytes(text)
+        with contextlib.suppress(KeyFormatError):
+            Key.from_public_blob(damaged[1])
+        assert key.verify(damaged[2], b"d") is False

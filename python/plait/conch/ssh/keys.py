@@ -226,7 +226,7 @@ class Key:
                 if e < 3 or e % 2 == 0 or n <= 0:
                     raise _fail("RSA public key has a bad exponent or modulus")
                 return cls(rsa.RSAPublicNumbers(e, n).public_key())
-        except ValueError as exc:
+        except (ValueError, OverflowError, UnsupportedAlgorithm) as exc:
             if isinstance(exc, KeyFormatError):
                 raise
             raise _fail(f"bad {key_type} public key: {exc}") from None
@@ -398,7 +398,7 @@ class Key:
                     p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), iqmp,
                     rsa.RSAPublicNumbers(e, n))
                 return cls(numbers.private_key())
-        except ValueError as exc:
+        except (ValueError, OverflowError, UnsupportedAlgorithm) as exc:
             if isinstance(exc, KeyFormatError):
                 raise
             raise _fail(f"bad {key_type} private key: {exc}") from None
