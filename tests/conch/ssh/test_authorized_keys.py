@@ -77,6 +77,7 @@ def test_flags_in_order() -> None:
     ('permitopen="nohost"', "host:port"), ('permitopen="h:0"', "bad port"),
     ('permitopen="h:99999"', "bad port"), ('environment="1BAD=x"', "NAME=value"),
     ('expiry-time="2030"', "YYYYMMDD"), ('expiry-time="20301340"', "not a date"),
+    ('expiry-time="00010101"', "not a date"),
     ('tunnel="x"', "number"), ("no-pty,,", "empty option"),
 ])
 def test_bad_options(options: str, message: str) -> None:

@@ -177,11 +177,11 @@ def _expiry(value: str) -> float:
     digits = m.group(1) + (m.group(2) or "0000") + ("" if m.group(3) else "00")
     try:
         when = dt.datetime.strptime(digits, "%Y%m%d%H%M%S")
-    except ValueError:
+        if m.group(4):
+            return when.replace(tzinfo=dt.UTC).timestamp()
+        return when.timestamp()   # local time, as sshd reads it
+    except (ValueError, OverflowError, OSError):
         raise KeyFormatError(f'expiry-time="{value}" is not a date') from None
-    if m.group(4):
-        return when.replace(tzinfo=dt.UTC).timestamp()
-    return when.timestamp()   # local time, as sshd reads it
 
 
 def parse_options(text: str) -> KeyOptions:
