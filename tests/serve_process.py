@@ -29,7 +29,8 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "plait.cli", "serve", "--data", str(data),
              "--listen", "amp=tcp:0:interface=127.0.0.1",
-             "--listen", "dns=tcp:0:interface=127.0.0.1", *extra],
+             "--listen", "dns=tcp:0:interface=127.0.0.1",
+             "--listen", "ssh=tcp:0:interface=127.0.0.1", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.lines: list[str] = []

@@ -1,0 +1,205 @@
+"""The SSH service `plait serve` runs: logins against the site's userbase, a login shell in
+a pty, exec and SFTP in the user's own directory.
+
+Why an item: the site store says what runs. :class:`SSHService` holds where to listen
+(``tcp:2222:interface=127.0.0.1`` at first; ``plait serve --listen ssh=...`` moves it) and
+which session factory serves a logged-in user. Host keys (ed25519, ecdsa-nistp256,
+rsa-3072) are generated into the data directory (the directory holding the site store) on
+the first start, mode 0600, and reused after. Users are the store's
+:class:`~plait.axiom.userbase.LoginSystem` accounts: passwords, and the SSH keys an account
+holds (``LoginAccount.add_ssh_key``). Each user's directory is ``DATA/ssh-homes/<address>``,
+created 0700 on first use; the shell starts there and SFTP is confined to it::
+
+    axiomatic -d DATA/site.axiom userbase create u@example.test
+    ssh -p 2222 u@example.test@127.0.0.1
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from plait.axiom.attributes import inmemory, integer, text
+from plait.axiom.dependency import install_on
+from plait.axiom.item import Item
+from plait.axiom.service import IService
+from plait.axiom.store import Store
+from plait.axiom.userbase import account_for_store, portal_for
+from plait.core.endpoints import server_endpoint
+
+from .keys import Key
+from .server import SSHServer, SSHServerSession, listen
+
+__all__ = ["DEFAULT_SESSION_FACTORY", "DEFAULT_SSH_ENDPOINT", "HOST_KEY_TYPES", "SSHService",
+           "SSHServiceMaker", "load_or_create_host_keys", "pty_session_factory"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SSH_ENDPOINT = "tcp:2222:interface=127.0.0.1"
+DEFAULT_SESSION_FACTORY = "plait.conch.ssh.service:pty_session_factory"
+#: (file name part, Key.generate kind, bits)
+HOST_KEY_TYPES = (("ed25519", "ed25519", None), ("ecdsa", "ecdsa", 256), ("rsa", "rsa", 3072))
+HOMES_DIR = "ssh-homes"
+
+#: ``factory(avatar, *, user, home) -> SSHServerSession``: what the session_factory
+#: attribute names (``module:callable``).
+SessionFactory = Callable[..., SSHServerSession]
+
+
+def pty_session_factory(avatar: Any, *, user: str, home: Path) -> SSHServerSession:
+    """The default: the server user's login shell in a pty, exec, SFTP rooted at ``home``."""
+    from plait.conch.pty_session import PtySession
+    return PtySession(home=home, sftp_root=home, user=user)
+
+
+def resolve_factory(name: str) -> SessionFactory:
+    """``module:callable`` -> the callable (ValueError if it is not one)."""
+    module_name, _, attr = name.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"session factory {name!r} is not 'module:callable'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"session factory {name!r} cannot be loaded: {exc}") from None
+    if not callable(obj):
+        raise ValueError(f"session factory {name!r} is not callable")  # noqa: TRY004
+    return obj  # type: ignore[no-any-return]
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` 0600 (never overwriting) and write ``data`` whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.link(tmp, path)          # fails if another start made it meanwhile
+    os.unlink(tmp)
+
+
+def load_or_create_host_keys(directory: str | os.PathLike[str]) -> list[Key]:
+    """``directory/ssh_host_<type>_key`` for each of :data:`HOST_KEY_TYPES`: read if there,
+    else generated (private 0600, ``.pub`` beside it)."""
+    base = Path(directory)
+    base.mkdir(parents=True, exist_ok=True)
+    keys = []
+    for part, kind, bits in HOST_KEY_TYPES:
+        path = base / f"ssh_host_{part}_key"
+        if not path.exists():
+            key = Key.generate(kind, bits)
+            try:
+                _write_private(path, key.to_openssh())
+            except FileExistsError:
+                pass
+            else:
+                pub = path.with_name(path.name + ".pub")
+                pub.write_text(key.public_line(f"plait@{part}") + "\n")
+                log.info("generated SSH host key %s %s", path, key.fingerprint())
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise PermissionError(f"host key {path} is readable by others (mode {mode:o})")
+        keys.append(Key.from_file(path))
+    return keys
+
+
+def listen_address(description: str) -> tuple[str, int]:
+    """``tcp:PORT:interface=HOST`` as ``(host, port)``; ValueError for other kinds."""
+    kind = description.split(":", 1)[0]
+    if kind not in ("tcp", "tcp6"):
+        raise ValueError(f"SSH listens on tcp: endpoints, not {kind}: ({description})")
+    endpoint: Any = server_endpoint(description)
+    return str(endpoint.interface), int(endpoint.port)
+
+
+class SSHService(Item):
+    """Serves SSH at ``description`` for the store's userbase."""
+
+    type_name = "plait_conch_ssh_service"
+    schema_version = 1
+
+    powerup_interfaces = [IService]
+
+    name = text(allow_none=True, default="ssh", doc="what `plait status` calls this service")
+    description = text(allow_none=False, default=DEFAULT_SSH_ENDPOINT, doc="where to listen")
+    session_factory = text(allow_none=False, default=DEFAULT_SESSION_FACTORY,
+                           doc="module:callable making a user's sessions "
+                               "(avatar, *, user, home)")
+    max_attempts = integer(default=6, allow_none=False, doc="authentication tries")
+    grace_time = integer(default=120, allow_none=False, doc="seconds to log in")
+    server = inmemory()
+
+    def check(self) -> None:
+        listen_address(self.description)
+        resolve_factory(self.session_factory)
+
+    def data_dir(self) -> Path:
+        """Where the site store is: host keys and user directories live there."""
+        path = self.store.path
+        if path is None:
+            raise ValueError("the SSH service needs a store on disk")
+        return Path(path).parent
+
+    def user_home(self, user: str) -> Path:
+        from plait.conch.pty_session import user_directory
+        return user_directory(self.data_dir() / HOMES_DIR, user)
+
+    def _session(self, factory: SessionFactory, avatar: Any) -> SSHServerSession:
+        account = account_for_store(avatar) if isinstance(avatar, Store) else None
+        user = account.address if account is not None else None
+        if not user:
+            raise ValueError("the avatar has no account address")
+        return factory(avatar, user=user, home=self.user_home(user))
+
+    async def start(self) -> None:
+        if self.server is not None:
+            return
+        host, port = listen_address(self.description)
+        factory = resolve_factory(self.session_factory)
+        keys = load_or_create_host_keys(self.data_dir())
+        self.server = await listen(
+            host, port, server_host_keys=keys, portal=portal_for(self.store),
+            session_factory=lambda avatar: self._session(factory, avatar),
+            max_attempts=self.max_attempts, grace_time=float(self.grace_time),
+            auth_methods=("publickey", "password"))
+
+    async def stop(self) -> None:
+        server: SSHServer | None = self.server
+        self.server = None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+    def endpoints(self) -> list[str]:
+        server: SSHServer | None = self.server
+        try:
+            host, port = listen_address(self.description)
+        except ValueError:
+            return [self.description]
+        if server is not None:
+            port = server.port
+        return [f"tcp:{host}:{port}"]
+
+    def __repr__(self) -> str:
+        return f"<SSHService {self.store_id} {self.description!r}>"
+
+
+class SSHServiceMaker:
+    """The ``ssh`` entry in the ``plait.services`` plugin group."""
+
+    name = "ssh"
+    description = "SSH: login shell in a pty, exec and SFTP for the userbase's accounts"
+    default_endpoint = DEFAULT_SSH_ENDPOINT
+
+    def install(self, store: Store, endpoint: str) -> None:
+        listen_address(endpoint)
+        install_on(SSHService(store=store, name=self.name, description=endpoint), store)
