@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +260,51 @@ async def test_duplicate_key_first_usable_line_wins(home: Path, ed: Key) -> None
         parse_options('from="10.0.0.0/8"')
     options = checker.options_for("alice", ed.public_blob(), "192.168.0.1")
     assert options is not None and not options.pty
+
+
+# ------------------------------------------------------------------ the same file, sshd's verdict
+
+
+@pytest.fixture(scope="module")
+def sshd() -> Iterator[Any]:
+    from conch.peers import SSHD
+    with SSHD(host_keys=("ed25519",)) as daemon:
+        yield daemon
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize(("options", "accepted", "output"), [
+    ("", True, b"plain\n"),
+    ('command="echo forced"', True, b"forced\n"),
+    ('restrict,command="echo \\"quoted words\\""', True, b"quoted words\n"),
+    ('from="127.0.0.1"', True, b"plain\n"),
+    ('from="127.0.0.0/8,!10.0.0.1"', True, b"plain\n"),
+    ('from="10.0.0.0/8"', False, None),
+    ('from="!127.0.0.1,*"', False, None),
+    ('expiry-time="20000101"', False, None),
+    ('expiry-time="29990101"', True, b"plain\n"),
+    ('no-pty,no-port-forwarding,environment="A=B"', True, b"plain\n"),
+    ("bogus-option", False, None),
+    ('permitopen="no-port-here"', False, None),
+    ('command="unterminated', False, None),
+    ("cert-authority", False, None),
+])
+def test_same_verdict_as_sshd(sshd: Any, options: str, accepted: bool,
+                              output: bytes | None) -> None:
+    from conch.peers import current_user, ssh_run
+    line = Path(f"{sshd.client_key}.pub").read_text().strip()
+    text = f"{options} {line}\n" if options else line + "\n"
+    (sshd.dir / "authorized_keys").write_text(text)
+    result = ssh_run(sshd.port, "echo plain", key=sshd.client_key, known_hosts=sshd.known_hosts)
+    assert (result.returncode == 0) is accepted, result.stderr
+    if accepted:
+        assert result.stdout == output
+    path = sshd.dir / "authorized_keys"
+    checker = AuthorizedKeysChecker(lambda _user: path, strict_modes=False)
+    blob = Key.from_file(sshd.client_key).public_blob()
+    entry = checker.find(current_user(), blob, client_address="127.0.0.1")
+    assert (entry is not None) is accepted
+    if entry is not None and entry.options.command:   # the command sshd forced, as we read it
+        done = subprocess.run(["sh", "-c", entry.options.command], capture_output=True,
+                              check=True, timeout=10)
+        assert done.stdout == output
