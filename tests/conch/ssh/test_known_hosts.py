@@ -173,3 +173,32 @@ def test_our_entries_are_found_by_ssh_keygen(tmp_path: Path, ed: Key, ecdsa: Key
     assert found.returncode == 0 and ecdsa.public_line() in found.stdout
     assert keygen("-F", "127.0.0.1", "-f", path).returncode == 1
     assert keygen("-F", "other.example", "-f", path).returncode == 1
+
+
+@pytest.mark.interop
+def test_openssh_client_trusts_what_we_write(tmp_path: Path) -> None:
+    """ssh itself, StrictHostKeyChecking=yes, against sshd: our hashed entry lets it in,
+    our @revoked line (and a changed key) keep it out, and lookup() says the same."""
+    from conch.peers import SSHD, ssh_run
+    with SSHD(host_keys=("ed25519",)) as sshd:
+        host_key = Key.from_bytes(sshd.host_public_lines[0])
+        path = tmp_path / "known_hosts"
+
+        def ssh_ok() -> bool:
+            done = ssh_run(sshd.port, "true", key=sshd.client_key, known_hosts=path)
+            return done.returncode == 0
+
+        add_known_host(path, "127.0.0.1", Key.generate(), port=sshd.port)
+        assert isinstance(KnownHosts.from_file(path).lookup("127.0.0.1", host_key, sshd.port),
+                          Mismatch)
+        assert not ssh_ok()
+        path.unlink()
+        add_known_host(path, "127.0.0.1", host_key, port=sshd.port)
+        assert isinstance(KnownHosts.from_file(path).lookup("127.0.0.1", host_key, sshd.port),
+                          Match)
+        assert ssh_ok()
+        with path.open("a") as f:
+            f.write(f"@revoked * {host_key.public_line()}\n")
+        assert isinstance(KnownHosts.from_file(path).lookup("127.0.0.1", host_key, sshd.port),
+                          Revoked)
+        assert not ssh_ok()
