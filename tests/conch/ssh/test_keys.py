@@ -80,6 +80,7 @@ def test_blob_and_line_round_trip(keys: dict[str, Key], name: str) -> None:
     parsed = Key.from_bytes(line)
     assert parsed == key and parsed.comment == "me@host two words"
     assert Key.from_bytes(key.to_rfc4716()) == key
+    assert key.public_line("two\nlines\r\n") == key.public_line("two lines")
 
 
 def test_signature_algorithms(keys: dict[str, Key]) -> None:

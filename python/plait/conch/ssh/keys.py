@@ -444,6 +444,7 @@ class Key:
     def public_line(self, comment: str | None = None) -> str:
         """``type base64 [comment]``, as in ``id_ed25519.pub`` (no newline)."""
         comment = self.comment if comment is None else comment
+        comment = " ".join(comment.split())   # a line break would end the line early
         line = f"{self.key_type} {base64.b64encode(self.public_blob()).decode()}"
         return f"{line} {comment}" if comment else line
 
