@@ -231,3 +231,20 @@ def test_ckeygen_reads_ssh_keygen_keys(tmp_path: Path, capsys: pytest.CaptureFix
     assert ours[:2] == path.with_name("id.pub").read_text().split()[:2]
     assert run(["-p", "-f", str(path), "-P", "openssh pass", "-N", "ours now"]) == 0
     assert keygen("-y", "-P", "ours now", "-f", path).returncode == 0
+
+
+@pytest.mark.interop
+def test_openssh_logs_in_with_ckeygen_keys(tmp_path: Path) -> None:
+    """Keys ckeygen writes (each type, no passphrase) are used by ssh to log in to sshd."""
+    from conch.peers import SSHD, ssh_run
+    paths = []
+    for kind, bits in (("ed25519", None), ("ecdsa", "384"), ("rsa", "2048")):
+        path = tmp_path / f"id_{kind}"
+        argv = ["-q", "-t", kind, "-f", str(path), "--no-passphrase"]
+        assert run([*argv, "-b", bits] if bits else argv) == 0
+        paths.append(path)
+    lines = [p.with_name(p.name + ".pub").read_text().strip() for p in paths]
+    with SSHD(authorized_keys=lines, host_keys=("ed25519",)) as sshd:
+        for path in paths:
+            done = ssh_run(sshd.port, "echo in", key=path, known_hosts=sshd.known_hosts)
+            assert (done.returncode, done.stdout) == (0, b"in\n"), done.stderr
