@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from .connection import (
@@ -58,6 +59,8 @@ class Channel:
         self.close_waiter: asyncio.Future[None] = proto.loop.create_future()
         self._replies: list[asyncio.Future[bool]] = []
         self._drain: asyncio.Future[None] | None = None
+        self._in_request = False      # a close asked for inside on_request waits for the reply
+        self._after_request: list[Callable[[], None]] = []
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -88,6 +91,9 @@ class Channel:
     def close(self) -> None:
         conn = self.proto.conn
         if self.closed or conn is None or not self.open:
+            return
+        if self._in_request:
+            self._after_request.append(self.close)
             return
         try:
             conn.close_channel(self.id)
@@ -189,8 +195,7 @@ class SSHProtocol(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.sock = transport
+        self.sock = transport  # type: ignore[assignment]  # uvloop's is no asyncio.Transport
         self.peername = transport.get_extra_info("peername")
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -350,9 +355,19 @@ class SSHProtocol(asyncio.Protocol):
                     chan._closed()
             elif isinstance(ev, ChannelRequest):
                 chan = self.channels.get(ev.channel)
-                ok = chan.on_request(ev.name, ev.want_reply, ev.data) if chan else False
+                ok = False
+                if chan is not None:
+                    chan._in_request = True
+                    try:
+                        ok = chan.on_request(ev.name, ev.want_reply, ev.data)
+                    finally:
+                        chan._in_request = False
                 if ev.want_reply and ev.channel in self.conn.channels():
                     self.conn.reply_request(ev.channel, bool(ok))
+                if chan is not None and chan._after_request:
+                    actions, chan._after_request = chan._after_request, []
+                    for action in actions:
+                        action()
             elif isinstance(ev, ChannelRequestReply):
                 chan = self.channels.get(ev.channel)
                 if chan is not None and chan._replies:

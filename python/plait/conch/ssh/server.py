@@ -93,8 +93,11 @@ class SSHServerChannel(Channel):
         self.started = False
 
     def exit(self, status: int) -> None:
-        """Send exit-status, EOF and close."""
+        """Send exit-status, EOF and close (after the reply, if inside a request)."""
         if self.closed:
+            return
+        if self._in_request:
+            self._after_request.append(lambda: self.exit(status))
             return
         self.send_request("exit-status", ExitStatus(status & 0xFFFFFFFF).encode())
         self.write_eof()
@@ -102,6 +105,9 @@ class SSHServerChannel(Channel):
 
     def exit_with_signal(self, name: str, core_dumped: bool = False, message: str = "") -> None:
         if self.closed:
+            return
+        if self._in_request:
+            self._after_request.append(lambda: self.exit_with_signal(name, core_dumped, message))
             return
         self.send_request("exit-signal", ExitSignal(name, core_dumped, message).encode())
         self.write_eof()
@@ -308,6 +314,8 @@ class _ServerProtocol(SSHProtocol):
                 task.add_done_callback(self._checks.discard)
             elif isinstance(ev, AuthSucceeded):
                 self.username = ev.username
+                for payload in self.auth.payloads_to_send():   # SUCCESS goes uncompressed
+                    self.ssh.send_payload(payload)
                 self.ssh.enable_delayed_compression()
                 self._start_connection()
             elif isinstance(ev, TooManyAttempts):
