@@ -395,7 +395,7 @@ def test_mutated_files_and_blobs_raise_only_key_format_error(keys: dict[str, Key
             for _ in range(rng.randint(1, 3)):
                 pos = rng.randrange(len(data))
                 if rng.random() < 0.7:
-                    data[pos] = rng.randrange(256)
+                    data[pos] ^= rng.randrange(1, 256)
                 else:
                     del data[pos:pos + rng.randint(1, 9)]
             damaged.append(bytes(data))
@@ -404,4 +404,5 @@ def test_mutated_files_and_blobs_raise_only_key_format_error(keys: dict[str, Key
             Key.from_bytes(text)
         with contextlib.suppress(KeyFormatError):
             Key.from_public_blob(damaged[1])
-        assert key.verify(damaged[2], b"d") is False
+        if damaged[2] != sig:   # (two flips of one byte can cancel out)
+            assert key.verify(damaged[2], b"d") is False
