@@ -555,3 +555,61 @@ def test_corrupt_zlib_is_a_compression_error(body: bytes) -> None:
 def test_repr_has_no_secrets() -> None:
     a, _, k = pair("aes256-gcm@openssh.com", None)
     assert k[1].hex() not in repr(a) and "seq_out=0" in repr(a)
+
+
+# ------------------------------------------------------------------ paramiko's Packetizer
+
+PARAMIKO = [("aes128-ctr", "hmac-sha2-256"), ("aes256-ctr", "hmac-sha2-512-etm@openssh.com"),
+            ("aes192-ctr", "hmac-sha2-256-etm@openssh.com"), ("aes128-gcm@openssh.com", None),
+            ("aes256-gcm@openssh.com", None)]
+
+
+@pytest.mark.parametrize(("cipher", "mac"), PARAMIKO)
+def test_paramiko_packetizer_both_ways(cipher: str, mac: str | None) -> None:
+    pytest.importorskip("paramiko")
+    import socket
+
+    from paramiko.message import Message
+    from paramiko.packet import Packetizer
+
+    k = keys(cipher, mac)
+    _, key, iv, _, mac_key = k
+    aead = CIPHERS[cipher].is_aead
+    digest = (hashlib.sha256 if "256" in mac else hashlib.sha512) if mac else None
+    mac_size = 16 if aead else MACS[mac].digest_len  # type: ignore[index]
+    etm = bool(mac and MACS[mac].etm)
+
+    def engine(encrypt: bool) -> object:
+        if aead:
+            return AESGCM(key)
+        ctx = Cipher(algorithms.AES(key), modes.CTR(iv))
+        return ctx.encryptor() if encrypt else ctx.decryptor()
+
+    left, right = socket.socketpair()
+    try:
+        left.settimeout(5)
+        right.settimeout(5)
+        sender, receiver = Packetizer(left), Packetizer(right)
+        sender.set_outbound_cipher(engine(True), 16, digest, mac_size, None if aead else mac_key,
+                                   sdctr=not aead, etm=etm, aead=aead,
+                                   iv_out=iv if aead else None)
+        receiver.set_inbound_cipher(engine(False), 16, digest, mac_size,
+                                    None if aead else mac_key, etm=etm, aead=aead,
+                                    iv_in=iv if aead else None)
+        plait_in, plait_out = PacketLayer(), PacketLayer()
+        plait_in.set_decrypt(*k)
+        plait_out.set_encrypt(*k)
+        payloads = [b"\x5e" + os.urandom(n) for n in (0, 1, 15, 16, 17, 1000, 32768)]
+        got: list[bytes] = []
+        for p in payloads:  # paramiko -> plait
+            sender.send_message(Message(p))
+            while len(got) < len(payloads) and got[-1:] != [p]:
+                got += plait_in.feed(right.recv(65536))
+        assert got == payloads
+        for p in payloads:  # plait -> paramiko
+            left.sendall(plait_out.encode(p))
+            cmd, msg = receiver.read_message()
+            assert bytes([cmd]) + msg.get_remainder() == p
+    finally:
+        left.close()
+        right.close()
