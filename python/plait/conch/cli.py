@@ -156,10 +156,35 @@ def _port(value: str) -> int:
     return port
 
 
-def _tty_file() -> TextIO | None:
+class _Tty:
+    """The controlling terminal for questions: write text, read one line."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, text: str) -> None:
+        os.write(self.fd, text.encode())
+
+    def flush(self) -> None:
+        pass
+
+    def readline(self) -> str:
+        line = b""
+        while not line.endswith(b"\n") and len(line) < 1024:
+            chunk = os.read(self.fd, 1)
+            if not chunk:
+                break
+            line += chunk
+        return line.decode(errors="replace")
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _tty_file() -> _Tty | None:
     """The controlling terminal, for questions and prompts (None without one)."""
     try:
-        return open("/dev/tty", "r+", encoding="utf-8", errors="replace")
+        return _Tty(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
     except OSError:
         return None
 
@@ -183,6 +208,12 @@ class HostKeyPolicy:
             return KnownHosts.from_file(self.path)
         except FileNotFoundError:
             return KnownHosts()
+
+    def known_keys(self) -> list[Key]:
+        try:
+            return self._db().keys_for(self.host, self.port)
+        except (OSError, ValueError):
+            return []
 
     def _writable(self) -> bool:
         """Only a regular file (or none yet) is rewritten: never /dev/null or a device."""
@@ -208,7 +239,11 @@ class HostKeyPolicy:
     def __call__(self, key: Key) -> bool:
         if key.public_blob() in self.accepted:
             return True
-        result = self._db().lookup(self.host, key, self.port)
+        try:
+            result = self._db().lookup(self.host, key, self.port)
+        except (OSError, ValueError) as exc:
+            self.failure = f"cannot read {self.path}: {exc}\nHost key verification failed."
+            return False
         if isinstance(result, Match):
             return self._ok(key)
         if isinstance(result, Revoked):
@@ -260,7 +295,7 @@ def _short_type(key: Key) -> str:
     return {"ssh-ed25519": "ED25519", "ssh-rsa": "RSA"}.get(kt, kt)
 
 
-def _ask_on(tty_file: TextIO | None) -> Callable[[str], str | None] | None:
+def _ask_on(tty_file: _Tty | None) -> Callable[[str], str | None] | None:
     if tty_file is None:
         return None
 
@@ -317,7 +352,9 @@ def _methods_of(exc: AuthenticationError) -> set[str]:
 
 async def _connect(opts: Options, policy: HostKeyPolicy, keys: list[Key],
                    interactive: bool) -> Any:
-    from .ssh.client import connect
+    from .ssh.client import _prefer, connect
+    # ask first for the key types known_hosts holds for this host, as ssh does
+    config = _prefer(None, policy.known_keys())
 
     def kbd(name: str, instruction: str, prompts: list[tuple[str, bool]]) -> list[str] | None:
         if not interactive:
@@ -331,7 +368,7 @@ async def _connect(opts: Options, policy: HostKeyPolicy, keys: list[Key],
         try:
             return await connect(opts.host, opts.port, username=opts.user, password=password,
                                  client_keys=keys, known_hosts=policy,
-                                 kbd_interactive=kbd if interactive else None,
+                                 kbd_interactive=kbd if interactive else None, config=config,
                                  connect_timeout=CONNECT_TIMEOUT)
         except AuthenticationError as exc:
             if not interactive or "password" not in _methods_of(exc) or \

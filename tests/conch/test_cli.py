@@ -1,0 +1,251 @@
+"""The `conch` command against OpenSSH sshd: exec with the exit status passed through,
+stdin forwarded, known_hosts (BatchMode refuses an unknown host, accept-new adds it hashed,
+the question on a terminal, a changed key refused loudly), an interactive shell in a pty,
+and the command-line errors (exit status 255)."""
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conch.peers import SSHD
+from plait.conch.cli import UsageError, parse_args
+from plait.conch.ssh import Key
+
+pytestmark = pytest.mark.interop
+
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def sshd() -> Iterator[SSHD]:
+    with SSHD() as daemon:
+        yield daemon
+
+
+def conch(*args: str, home: Path, input: bytes | None = None
+          ) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "plait.conch", *args], input=input,
+                          capture_output=True, timeout=TIMEOUT, env=env, check=False,
+                          start_new_session=True)   # no controlling tty: nobody to ask
+
+
+def base(sshd: SSHD, known_hosts: Path, *extra: str) -> list[str]:
+    return ["-p", str(sshd.port), "-i", str(sshd.client_key), "-o",
+            f"UserKnownHostsFile={known_hosts}", *extra, f"{sshd.user}@127.0.0.1"]
+
+
+def test_exec_exit_status_and_output(sshd: SSHD, tmp_path: Path) -> None:
+    r = conch(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes"),
+              "echo hi; echo err >&2; exit 3", home=tmp_path)
+    assert r.returncode == 3, r.stderr
+    assert r.stdout == b"hi\n"
+    assert r.stderr == b"err\n"
+
+
+def test_exec_stdin_forwarded(sshd: SSHD, tmp_path: Path) -> None:
+    data = os.urandom(200_000)
+    r = conch(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes"), "sha256sum",
+              input=data, home=tmp_path)
+    import hashlib
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0].decode() == hashlib.sha256(data).hexdigest()
+
+
+def test_command_words_joined(sshd: SSHD, tmp_path: Path) -> None:
+    r = conch(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes"), "echo", "a", "b",
+              home=tmp_path)
+    assert (r.returncode, r.stdout) == (0, b"a b\n"), r.stderr
+
+
+def test_batch_mode_refuses_an_unknown_host(sshd: SSHD, tmp_path: Path) -> None:
+    kh = tmp_path / "known_hosts"
+    r = conch(*base(sshd, kh, "-o", "BatchMode=yes"), "echo ran", home=tmp_path)
+    assert r.returncode == 255
+    assert b"ran" not in r.stdout
+    assert b"Host key verification failed." in r.stderr
+    assert not kh.exists()
+    strict = conch(*base(sshd, kh, "-o", "StrictHostKeyChecking=yes"), "echo ran",
+                   home=tmp_path)
+    assert strict.returncode == 255 and b"ran" not in strict.stdout
+
+
+def test_accept_new_adds_hashed_then_strict_accepts(sshd: SSHD, tmp_path: Path) -> None:
+    kh = tmp_path / "kh"
+    r = conch(*base(sshd, kh, "-o", "StrictHostKeyChecking=accept-new"), "echo ok",
+              home=tmp_path)
+    assert (r.returncode, r.stdout) == (0, b"ok\n"), r.stderr
+    assert b"Permanently added" in r.stderr
+    lines = kh.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("|1|")
+    assert (kh.stat().st_mode & 0o777) == 0o600
+    found = subprocess.run(["ssh-keygen", "-F", f"[127.0.0.1]:{sshd.port}", "-f", str(kh)],
+                           capture_output=True, timeout=TIMEOUT, check=False)
+    assert found.returncode == 0
+    again = conch(*base(sshd, kh, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"),
+                  "echo again", home=tmp_path)
+    assert (again.returncode, again.stdout) == (0, b"again\n"), again.stderr
+    assert len(kh.read_text().splitlines()) == 1
+
+
+def test_changed_key_refused_loudly(sshd: SSHD, tmp_path: Path) -> None:
+    kh = tmp_path / "kh"
+    impostor = Key.generate("ed25519")
+    kh.write_text(f"[127.0.0.1]:{sshd.port} {impostor.public_line()}\n")
+    before = kh.read_text()
+    for strict in ("no", "accept-new", "ask"):
+        r = conch(*base(sshd, kh, "-o", f"StrictHostKeyChecking={strict}"), "echo ran",
+                  home=tmp_path)
+        assert r.returncode == 255
+        assert b"ran" not in r.stdout
+        assert b"REMOTE HOST IDENTIFICATION HAS CHANGED" in r.stderr
+        assert f"Offending ED25519 key in {kh}:1".encode() in r.stderr
+    assert kh.read_text() == before
+
+
+def test_dev_null_known_hosts_is_never_rewritten(sshd: SSHD, tmp_path: Path) -> None:
+    r = conch(*base(sshd, Path("/dev/null"), "-o", "StrictHostKeyChecking=no"), "echo ok",
+              home=tmp_path)
+    assert (r.returncode, r.stdout) == (0, b"ok\n"), r.stderr
+    assert Path("/dev/null").is_char_device()
+
+
+def test_auth_failure_is_255(sshd: SSHD, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)],
+                   check=True, timeout=TIMEOUT)
+    r = conch("-p", str(sshd.port), "-i", str(other), "-o",
+              f"UserKnownHostsFile={sshd.known_hosts}", "-o", "BatchMode=yes",
+              f"{sshd.user}@127.0.0.1", "echo ran", home=tmp_path)
+    assert r.returncode == 255
+    assert b"Permission denied" in r.stderr
+
+
+def test_connection_refused_is_255(tmp_path: Path) -> None:
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    r = conch("-p", str(port), "-o", "BatchMode=yes", "127.0.0.1", "true", home=tmp_path)
+    assert r.returncode == 255
+    assert b"connect to host 127.0.0.1" in r.stderr
+
+
+def test_forwarding_is_a_clear_error(tmp_path: Path) -> None:
+    r = conch("-L", "8080:localhost:80", "127.0.0.1", home=tmp_path)
+    assert r.returncode == 255
+    assert b"forwarding is not available yet" in r.stderr
+
+
+# ---- on a terminal -------------------------------------------------------------------------
+
+def _set_ctty() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Terminal:
+    """conch run with a pty as its controlling terminal, stdin, stdout and stderr."""
+
+    def __init__(self, args: list[str], home: Path) -> None:
+        self.master, slave = os.openpty()
+        env = dict(os.environ, HOME=str(home), TERM="vt100")
+        self.proc = subprocess.Popen([sys.executable, "-m", "plait.conch", *args],
+                                     stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     preexec_fn=_set_ctty)  # noqa: PLW1509 - setsid+TIOCSCTTY only
+        os.close(slave)
+        self.out = b""
+
+    def expect(self, marker: bytes, timeout: float = 20.0) -> bytes:
+        deadline = time.monotonic() + timeout
+        while marker not in self.out:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{marker!r} not seen in {self.out!r}")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"EOF before {marker!r}: {self.out!r}")
+                self.out += chunk
+        return self.out
+
+    def send(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def wait(self) -> int:
+        try:
+            return self.proc.wait(TIMEOUT)
+        finally:
+            os.close(self.master)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def test_first_sight_asks_on_the_terminal(sshd: SSHD, tmp_path: Path) -> None:
+    kh = tmp_path / "kh"
+    term = Terminal(base(sshd, kh) + ["echo accepted"], tmp_path)
+    try:
+        term.expect(b"Are you sure you want to continue connecting (yes/no)? ")
+        assert b"can't be established" in term.out
+        term.send(b"yes\n")
+        term.expect(b"accepted")
+        assert term.wait() == 0
+    finally:
+        term.kill()
+    assert kh.read_text().startswith("|1|")
+    no = Terminal(base(sshd, tmp_path / "kh2") + ["echo accepted"], tmp_path)
+    try:
+        no.expect(b"(yes/no)? ")
+        no.send(b"no\n")
+        assert no.wait() == 255
+        assert b"accepted" not in no.out.split(b"(yes/no)? ", 1)[1]
+    finally:
+        no.kill()
+    assert not (tmp_path / "kh2").exists()
+
+
+def test_interactive_shell_in_a_pty(sshd: SSHD, tmp_path: Path) -> None:
+    term = Terminal(base(sshd, sshd.known_hosts), tmp_path)
+    try:
+        time.sleep(1.0)
+        term.send(b"echo T=$TERM M=$((40+2)); tty\r")
+        term.expect(b"M=42")
+        term.expect(b"/dev/pts/")
+        assert b"T=vt100" in term.out
+        term.send(b"exit 5\r")
+        assert term.wait() == 5
+    finally:
+        term.kill()
+
+
+# ---- the command line ----------------------------------------------------------------------
+
+def test_parse_args() -> None:
+    o = parse_args(["-p", "2200", "-i", "k1", "-i", "k2", "-o", "BatchMode=yes", "-o",
+                    "KnownHostsFile=/x", "-tt", "u@example.test@host", "ls", "-l"])
+    assert (o.host, o.user, o.port) == ("host", "u@example.test", 2200)
+    assert o.identities == ["k1", "k2"] and o.tty == 2 and o.batch
+    assert o.known_hosts == "/x" and o.command == ["ls", "-l"]
+    o = parse_args(["-l", "bob", "-T", "-o", "StrictHostKeyChecking=accept-new", "h"])
+    assert (o.user, o.tty, o.strict, o.command) == ("bob", -1, "accept-new", [])
+    for bad in (["-o", "Ciphers=x", "h"], ["-p", "0", "h"], ["-p", "x", "h"],
+                ["-o", "StrictHostKeyChecking=maybe", "h"], ["u@"], []):
+        with pytest.raises(UsageError):
+            parse_args(bad)
