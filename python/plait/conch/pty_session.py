@@ -22,8 +22,9 @@ import os
 import pwd
 import signal
 import struct
+import subprocess
 import termios
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from plait.conch.ssh.server import SSHServerChannel, SSHServerSession
@@ -119,10 +120,13 @@ def modes_from_termios(fd: int) -> dict[int, int]:
     return modes
 
 
-def _controlling_tty() -> None:
-    """In the child: its own session, with the pty slave (its stdin) as controlling tty."""
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+def _controlling_tty(slave: int) -> Callable[[], None]:
+    """For the child: its own session, with the pty slave as controlling tty. The slave is
+    named by its own descriptor: uvloop runs this before stdin is set up."""
+    def setup() -> None:
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    return setup
 
 
 class PtySession(SSHServerSession):
@@ -295,10 +299,12 @@ class PtySession(SSHServerSession):
             status = await (self._run_pty(command) if self.pty else self._run_pipes(command))
         except asyncio.CancelledError:
             return
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("SSH session child failed to start: %s", exc)
             with contextlib.suppress(Exception):
                 self.channel.write_stderr(f"plait: cannot run {self.argv(command)[0]}: "
-                                          f"{exc.strerror or exc}\r\n".encode())
+                                          f"{getattr(exc, 'strerror', None) or exc}\r\n"
+                                          .encode())
             status = 127
         if self.channel.closed:
             return
@@ -369,7 +375,7 @@ class PtySession(SSHServerSession):
                 apply_modes(slave, p.modes)
             proc = await asyncio.create_subprocess_exec(
                 *self.argv(command), stdin=slave, stdout=slave, stderr=slave,
-                env=self.child_env(), cwd=self._cwd(), preexec_fn=_controlling_tty)
+                env=self.child_env(), cwd=self._cwd(), preexec_fn=_controlling_tty(slave))
         except BaseException:
             os.close(master)
             raise

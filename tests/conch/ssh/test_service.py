@@ -77,17 +77,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         store.transact(lambda: account.add_ssh_key(line))
     finally:
         store.close()
-    # TODO(CONCHCLI): drop PLAIT_LOOP once protocol.py accepts uvloop's transport
-    old = os.environ.get("PLAIT_LOOP")
-    os.environ["PLAIT_LOOP"] = "asyncio"
-    try:
-        server = ServerProcess(data)
-        server.wait_ready()
-    finally:
-        if old is None:
-            os.environ.pop("PLAIT_LOOP", None)
-        else:
-            os.environ["PLAIT_LOOP"] = old
+    server = ServerProcess(data)
+    server.wait_ready()
     try:
         yield Site(data, server, key)
     finally:
@@ -192,9 +183,7 @@ def _custom_factory(avatar: object, *, user: str, home: Path) -> SSHServerProces
     return SSHServerProcess(_greeter)
 
 
-async def test_pluggable_session_factory(tmp_path: Path, loop_kind: str) -> None:
-    if loop_kind == "uvloop":
-        pytest.skip("protocol.py refuses uvloop's transport (reported to TRANSPORT)")
+async def test_pluggable_session_factory(tmp_path: Path) -> None:
     module = types.ModuleType("_plait_ssh_service_test_factory")
     module.factory = _custom_factory  # type: ignore[attr-defined]
     sys.modules[module.__name__] = module
