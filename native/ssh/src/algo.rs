@@ -169,6 +169,58 @@ impl Ctr {
 enum Gcm {
     A128(Box<Aes128Gcm>),
     A256(Box<Aes256Gcm>),
+    #[cfg(target_arch = "x86_64")]
+    Fast128(Box<crate::gcm::FastGcm<aes::Aes128>>),
+    #[cfg(target_arch = "x86_64")]
+    Fast256(Box<crate::gcm::FastGcm<aes::Aes256>>),
+}
+
+impl Gcm {
+    fn new(key: &[u8]) -> Gcm {
+        #[cfg(target_arch = "x86_64")]
+        if crate::gcm::available() {
+            return if key.len() == 16 {
+                Gcm::Fast128(Box::new(crate::gcm::FastGcm::new(key)))
+            } else {
+                Gcm::Fast256(Box::new(crate::gcm::FastGcm::new(key)))
+            };
+        }
+        if key.len() == 16 {
+            Gcm::A128(Box::new(Aes128Gcm::new(key.into())))
+        } else {
+            Gcm::A256(Box::new(Aes256Gcm::new(key.into())))
+        }
+    }
+
+    fn seal(&self, iv: &[u8; 12], aad: &[u8], body: &mut [u8]) -> [u8; 16] {
+        let nonce = Nonce::from_slice(iv);
+        let tag = match self {
+            Gcm::A128(g) => g.encrypt_in_place_detached(nonce, aad, body),
+            Gcm::A256(g) => g.encrypt_in_place_detached(nonce, aad, body),
+            #[cfg(target_arch = "x86_64")]
+            Gcm::Fast128(g) => return g.seal(iv, aad, body),
+            #[cfg(target_arch = "x86_64")]
+            Gcm::Fast256(g) => return g.seal(iv, aad, body),
+        }
+        .expect("a packet is far below GCM's length limit");
+        tag.into()
+    }
+
+    fn open(&self, iv: &[u8; 12], aad: &[u8], body: &mut [u8], tag: &[u8]) -> bool {
+        let nonce = Nonce::from_slice(iv);
+        match self {
+            Gcm::A128(g) => g
+                .decrypt_in_place_detached(nonce, aad, body, Tag::from_slice(tag))
+                .is_ok(),
+            Gcm::A256(g) => g
+                .decrypt_in_place_detached(nonce, aad, body, Tag::from_slice(tag))
+                .is_ok(),
+            #[cfg(target_arch = "x86_64")]
+            Gcm::Fast128(g) => g.open(iv, aad, body, tag),
+            #[cfg(target_arch = "x86_64")]
+            Gcm::Fast256(g) => g.open(iv, aad, body, tag),
+        }
+    }
 }
 
 /// The cipher of one direction.
@@ -285,11 +337,7 @@ impl Keys {
             "aes192-ctr" => Engine::Ctr(Ctr::A192(Box::new(Aes192Ctr::new(key.into(), iv.into())))),
             "aes256-ctr" => Engine::Ctr(Ctr::A256(Box::new(Aes256Ctr::new(key.into(), iv.into())))),
             "aes128-gcm@openssh.com" | "aes256-gcm@openssh.com" => {
-                let aead = if spec.key_len == 16 {
-                    Gcm::A128(Box::new(Aes128Gcm::new(key.into())))
-                } else {
-                    Gcm::A256(Box::new(Aes256Gcm::new(key.into())))
-                };
+                let aead = Gcm::new(key);
                 let mut nonce = [0u8; 12];
                 nonce.copy_from_slice(iv);
                 Engine::Gcm { aead, iv: nonce }
@@ -384,13 +432,7 @@ impl Keys {
             }
             Engine::Gcm { aead, iv } => {
                 let (aad, body) = buf.split_at_mut(4);
-                let nonce = Nonce::from_slice(iv);
-                let t = match aead {
-                    Gcm::A128(g) => g.encrypt_in_place_detached(nonce, aad, body),
-                    Gcm::A256(g) => g.encrypt_in_place_detached(nonce, aad, body),
-                }
-                .expect("a packet is far below GCM's length limit");
-                tag[..16].copy_from_slice(&t);
+                tag[..16].copy_from_slice(&aead.seal(iv, aad, body));
                 bump_iv(iv);
             }
             Engine::ChaCha { main, header } => {
@@ -464,13 +506,9 @@ impl Keys {
             }
             Engine::Gcm { aead, iv } => {
                 let (aad, body) = data.split_at_mut(4);
-                let nonce = Nonce::from_slice(iv);
-                let tag = Tag::from_slice(tag);
-                match aead {
-                    Gcm::A128(g) => g.decrypt_in_place_detached(nonce, aad, body, tag),
-                    Gcm::A256(g) => g.decrypt_in_place_detached(nonce, aad, body, tag),
+                if !aead.open(iv, aad, body, tag) {
+                    return Err(PacketError::Mac);
                 }
-                .map_err(|_| PacketError::Mac)?;
                 bump_iv(iv);
             }
             Engine::ChaCha { main, .. } => {

@@ -9,6 +9,8 @@
 mod algo;
 mod compress;
 mod error;
+#[cfg(target_arch = "x86_64")]
+mod gcm;
 
 pub use algo::{cipher_spec, mac_spec, CipherSpec, Keys, MacSpec, CIPHERS, MACS};
 pub use compress::{Deflater, Inflater};
