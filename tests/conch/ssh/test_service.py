@@ -131,6 +131,24 @@ def test_key_login_from_the_account(site: Site) -> None:
     assert (r.returncode, r.stdout) == (0, b"by-key\n"), r.stderr
 
 
+def test_key_login_from_an_authorized_keys_file(site: Site, tmp_path: Path) -> None:
+    plain, restricted = tmp_path / "plain", tmp_path / "restricted"
+    keys_dir = site.data / "ssh-authorized-keys"
+    keys_dir.mkdir(exist_ok=True)
+    lines = [keygen(plain, "ecdsa"), 'command="echo forced" ' + keygen(restricted, "ed25519")]
+    (keys_dir / USER).write_text("\n".join(lines) + "\n")
+    opts = ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"]
+    r = site.ssh(*opts, "-i", str(plain), f"{USER}@127.0.0.1", "echo by-file", password=False)
+    assert (r.returncode, r.stdout) == (0, b"by-file\n"), r.stderr
+    # a line whose options the service cannot enforce is skipped, not half-honoured
+    r = site.ssh(*opts, "-i", str(restricted), f"{USER}@127.0.0.1", "echo ran",
+                 password=False)
+    assert r.returncode == 255 and b"ran" not in r.stdout
+    (keys_dir / USER).unlink()
+    r = site.ssh(*opts, "-i", str(plain), f"{USER}@127.0.0.1", "echo gone", password=False)
+    assert r.returncode == 255
+
+
 def test_wrong_password_refused(site: Site) -> None:
     r = subprocess.run(["sshpass", "-p", "wrong", "ssh", *SSH_BASE, "-o",
                         "NumberOfPasswordPrompts=1", "-o", "PubkeyAuthentication=no",

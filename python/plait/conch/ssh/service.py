@@ -7,7 +7,9 @@ which session factory serves a logged-in user. Host keys (ed25519, ecdsa-nistp25
 rsa-3072) are generated into the data directory (the directory holding the site store) on
 the first start, mode 0600, and reused after. Users are the store's
 :class:`~plait.axiom.userbase.LoginSystem` accounts: passwords, and the SSH keys an account
-holds (``LoginAccount.add_ssh_key``). Each user's directory is ``DATA/ssh-homes/<address>``,
+holds (``LoginAccount.add_ssh_key``) or lists in the authorized_keys file
+``DATA/ssh-authorized-keys/<address>`` (lines with options the session would have to enforce
+are skipped). Each user's directory is ``DATA/ssh-homes/<address>``,
 created 0700 on first use; the shell starts there and SFTP is confined to it::
 
     axiomatic -d DATA/site.axiom userbase create u@example.test
@@ -15,6 +17,7 @@ created 0700 on first use; the shell starts there and SFTP is confined to it::
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import os
@@ -27,14 +30,17 @@ from plait.axiom.dependency import install_on
 from plait.axiom.item import Item
 from plait.axiom.service import IService
 from plait.axiom.store import Store
-from plait.axiom.userbase import account_for_store, portal_for
+from plait.axiom.userbase import LoginSystem, account_for_store, install_login_system
+from plait.core.cred import Portal, SSHPublicKey, UnauthorizedLogin, ValidPublicKey
 from plait.core.endpoints import server_endpoint
 
+from .authorized_keys import AuthorizedKey, AuthorizedKeysChecker, KeyOptions
 from .keys import Key
 from .server import SSHServer, SSHServerSession, listen
 
 __all__ = ["DEFAULT_SESSION_FACTORY", "DEFAULT_SSH_ENDPOINT", "HOST_KEY_TYPES", "SSHService",
-           "SSHServiceMaker", "load_or_create_host_keys", "pty_session_factory"]
+           "SSHServiceMaker", "UserbaseKeys", "load_or_create_host_keys",
+           "pty_session_factory"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,7 @@ DEFAULT_SESSION_FACTORY = "plait.conch.ssh.service:pty_session_factory"
 #: (file name part, Key.generate kind, bits)
 HOST_KEY_TYPES = (("ed25519", "ed25519", None), ("ecdsa", "ecdsa", 256), ("rsa", "rsa", 3072))
 HOMES_DIR = "ssh-homes"
+AUTHORIZED_KEYS_DIR = "ssh-authorized-keys"
 
 #: ``factory(avatar, *, user, home) -> SSHServerSession``: what the session_factory
 #: attribute names (``module:callable``).
@@ -112,6 +119,49 @@ def load_or_create_host_keys(directory: str | os.PathLike[str]) -> list[Key]:
     return keys
 
 
+class _FileKeys(AuthorizedKeysChecker):
+    """An authorized_keys file whose lines carry no option the session would have to
+    enforce (command=, restrict, no-pty, environment=, permitopen...): those lines are
+    skipped, never half-honoured. from= and expiry-time are the checker's own."""
+
+    def entries_for(self, username: str) -> list[AuthorizedKey]:
+        out = []
+        for entry in super().entries_for(username):
+            if dataclasses.replace(entry.options, from_patterns=None,
+                                   expiry_time=None) == KeyOptions():
+                out.append(entry)
+            else:
+                log.warning("authorized_keys line %d for %s has options the SSH service "
+                            "does not enforce: skipped", entry.line_number, username)
+        return out
+
+
+class UserbaseKeys:
+    """SSH public keys for the userbase: the account's own keys
+    (``LoginAccount.add_ssh_key``), then ``keys_dir/<address>`` (an authorized_keys file
+    named by the account's canonical address). A disabled or unknown account gets none."""
+
+    credential_types: tuple[type, ...] = (SSHPublicKey,)
+
+    def __init__(self, login_system: LoginSystem, keys_dir: Path) -> None:
+        self.login_system = login_system
+        self.keys_dir = keys_dir
+
+    async def request_avatar_id(self, credentials: SSHPublicKey) -> str:
+        try:
+            return str(await self.login_system.request_avatar_id(credentials))
+        except ValidPublicKey:
+            raise
+        except UnauthorizedLogin:
+            account = self.login_system.account_by_address(credentials.username)
+            address = account.address if account is not None else None
+            if account is None or account.disabled or not address or "/" in address:
+                raise
+            path = self.keys_dir / address
+            await _FileKeys(lambda _user: path).request_avatar_id(credentials)
+            return credentials.username
+
+
 def listen_address(description: str) -> tuple[str, int]:
     """``tcp:PORT:interface=HOST`` as ``(host, port)``; ValueError for other kinds."""
     kind = description.split(":", 1)[0]
@@ -160,6 +210,13 @@ class SSHService(Item):
             raise ValueError("the avatar has no account address")
         return factory(avatar, user=user, home=self.user_home(user))
 
+    def portal(self) -> Portal:
+        """Passwords and account keys from the login system, and authorized_keys files in
+        ``DATA/ssh-authorized-keys/<user@domain>``."""
+        login_system = install_login_system(self.store)
+        keys = UserbaseKeys(login_system, self.data_dir() / AUTHORIZED_KEYS_DIR)
+        return Portal(login_system, [login_system, keys])
+
     async def start(self) -> None:
         if self.server is not None:
             return
@@ -167,7 +224,7 @@ class SSHService(Item):
         factory = resolve_factory(self.session_factory)
         keys = load_or_create_host_keys(self.data_dir())
         self.server = await listen(
-            host, port, server_host_keys=keys, portal=portal_for(self.store),
+            host, port, server_host_keys=keys, portal=self.portal(),
             session_factory=lambda avatar: self._session(factory, avatar),
             max_attempts=self.max_attempts, grace_time=float(self.grace_time),
             auth_methods=("publickey", "password"))
