@@ -9,8 +9,9 @@ MX, TXT, NS, SOA, seeded) against each, over UDP::
 
 three times after a one-second warm-up run, the servers' runs interleaved. The figure is the median run's "Queries per
 second" as dnsperf reports it (wall clock, so the machine should be otherwise idle; dnsperf takes one of the two cores, the server the
-other). NSD runs one server process (``server-count: 1``), like plait and Twisted, which are
-single-threaded. The plait server is ``python -m plait.names serve --bindzone FILE --port P``;
+other). NSD runs one server process (``server-count: 1``); Twisted is single-threaded; plait
+answers UDP on one native thread (the DnsUdpPump: recvmmsg/sendmmsg batches) beside its event
+loop, which serves TCP and the queries passed to Python. The plait server is ``python -m plait.names serve --bindzone FILE --port P``;
 Twisted is ``twistd -n dns --bindzone FILE``.
 
 Group ``dns-server`` (``benches/run.py --group dns-server``): dnsperf's queries/s; targets

@@ -34,6 +34,11 @@ class Authority:
         self.max_udp_payload = max_udp_payload
         self._catalog = DnsCatalog(recursion=recursion, max_udp_payload=max_udp_payload)
 
+    @property
+    def native(self) -> DnsCatalog:
+        """The native catalog itself, for a native I/O path (the UDP pump) to answer from."""
+        return self._catalog
+
     def set_zone(self, origin: Name, records: Sequence[RR]) -> None:
         """Add the zone at ``origin`` or replace it atomically; ZoneError if it is invalid
         (no SOA at the apex, no NS there, a record outside the zone or not of class IN, a

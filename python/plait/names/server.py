@@ -498,7 +498,7 @@ async def serve(catalog: ZoneCatalog, host: str = "127.0.0.1", port: int = 53, *
             if udp:
                 sock = _udp_socket(host, server.port or port)
                 server.port = sock.getsockname()[1]
-                native = getattr(catalog.authority, "_catalog", None)
+                native = getattr(catalog.authority, "native", None)
                 if udp_pump and pump_available() and isinstance(native, _native.DnsCatalog):
                     try:
                         server._udp = _UDPPump(server, sock, native)
