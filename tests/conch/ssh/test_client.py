@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 
+import asyncssh
 import paramiko
 import pytest
 
-from conch.peers import SSHD
+from conch.peers import SSHD, require
 from plait.conch.ssh import AuthenticationError, HostKeyError, Key, TransportConfig, connect
 from plait.conch.ssh.kex import KEX_METHODS
 from plait.conch.ssh.known_hosts import KnownHosts
@@ -48,7 +50,9 @@ async def test_exec_on_sshd(sshd: SSHD) -> None:
 
 
 def _matrix() -> list[tuple[str, str]]:
-    cases = [("kex_algorithms", k) for k in KEX_METHODS]
+    sshd_kex = subprocess.run([require("ssh"), "-Q", "kex"], capture_output=True,   # same build
+                              check=True).stdout.decode().split()
+    cases = [("kex_algorithms", k) for k in KEX_METHODS if k in sshd_kex]
     cases += [("ciphers", c) for c in CIPHERS if c != "none"]
     cases += [("macs", m) for m in MACS]
     cases += [("host_key_algorithms", h) for h in HOST_KEY_ALGS]
@@ -171,3 +175,39 @@ async def test_against_paramiko_server() -> None:
     finally:
         listener.close()
         await asyncio.to_thread(thread.join, 10)
+
+
+class _AsyncsshServer(asyncssh.SSHServer):
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return password == "pw"
+
+
+async def test_against_asyncssh_server_with_mlkem() -> None:
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+
+    async def process(proc: asyncssh.SSHServerProcess) -> None:
+        data = await proc.stdin.read()
+        proc.stdout.write(f"{proc.command}:{data}")
+        proc.exit(4)
+
+    server = await asyncssh.listen("127.0.0.1", 0, server_host_keys=[host_key],
+                                   server_factory=_AsyncsshServer, process_factory=process,
+                                   kex_algs=["mlkem768x25519-sha256"])
+    port = server.sockets[0].getsockname()[1]
+    try:
+        known = Key.from_public_blob(host_key.public_data)
+        async with await connect("127.0.0.1", port, username="u", password="pw",
+                                 known_hosts=[known]) as conn:
+            alg = conn.transport.algorithms
+            assert alg is not None and alg.kex == "mlkem768x25519-sha256"
+            r = await conn.run("cmd", input=b"in")
+            assert (r.exit_status, r.stdout) == (4, b"cmd:in")
+    finally:
+        server.close()
+        await server.wait_closed()

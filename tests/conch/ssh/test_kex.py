@@ -64,7 +64,7 @@ def test_both_halves_agree_and_hash_is_the_rfc_one(name: str) -> None:
     # recompute H from the messages on the wire, field by field
     prefix = b"".join(string(x) for x in (CTX.client_version, CTX.server_version,
                                           CTX.client_kexinit, CTX.server_kexinit, HOST_BLOB))
-    if method.kind in ("x25519", "ecdh"):
+    if method.kind in ("hybrid", "x25519", "ecdh"):
         q_c = Reader(transcript[0], 1).string()
         reply = Reader(transcript[1], 1)
         assert reply.string() == HOST_BLOB
@@ -197,3 +197,26 @@ def test_modp_groups_are_the_rfc3526_safe_primes() -> None:
 def test_result_repr_hides_the_secret() -> None:
     cres, _, _ = _run("curve25519-sha256")
     assert cres.shared_secret.hex() not in repr(cres)
+
+
+def test_hybrid_mlkem_values_checked() -> None:
+    name = "mlkem768x25519-sha256"
+    _, sign = _signer()
+    good = Reader(ClientKex(KEX_METHODS[name], CTX).start(), 1).string()
+    assert len(good) == 1184 + 32
+    for bad in (good[:-1], good + b"\0", good[:1184] + b"\0" * 32, b""):
+        server = ServerKex(KEX_METHODS[name], CTX, HOST_BLOB, sign)  # type: ignore[arg-type]
+        with pytest.raises(ProtocolError) as info:
+            server.receive(Writer(Msg.KEXDH_INIT).string(bad).getvalue())
+        assert info.value.reason == DisconnectReason.KEY_EXCHANGE_FAILED
+    client = ClientKex(KEX_METHODS[name], CTX)
+    client.start()
+    with pytest.raises(ProtocolError):
+        client.receive(Writer(31).string(HOST_BLOB).string(b"\1" * 1000).string(b"s")
+                       .getvalue())
+
+
+def test_hybrid_secret_is_a_string_of_the_hash() -> None:
+    cres, sres, _ = _run("mlkem768x25519-sha256")
+    assert cres.shared_secret == sres.shared_secret
+    assert cres.shared_secret[:4] == b"\0\0\0\x20" and len(cres.shared_secret) == 36

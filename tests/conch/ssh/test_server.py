@@ -4,6 +4,7 @@ and streams, paramiko and asyncssh clients."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,8 +14,8 @@ import asyncssh
 import paramiko
 import pytest
 
-from conch.peers import keygen, ssh_run
-from plait.conch.ssh import Key, SSHServer, listen
+from conch.peers import keygen, require, ssh_run
+from plait.conch.ssh import Key, SSHServer, TransportConfig, listen
 from plait.conch.ssh.kex import KEX_METHODS
 from plait.conch.ssh.packet import CIPHERS, MACS
 from plait.conch.ssh.server import SSHServerProcess, SSHServerSession
@@ -70,6 +71,7 @@ async def server(keys: Keys, **kw: object) -> AsyncIterator[SSHServer]:
     portal = Portal(Realm(), [SSHPublicKeyChecker({USER: [keys.line]}),
                               InMemoryUsernamePasswordChecker({USER: "s3cret"})])
     kw.setdefault("process_factory", echo_handler)
+    kw.setdefault("config", TransportConfig())   # every algorithm, not the hardened default
     srv = await listen("127.0.0.1", 0, server_host_keys=list(HOST_KEYS.values()),
                        portal=portal, failure_delay=0.05, **kw)  # type: ignore[arg-type]
     try:
@@ -118,8 +120,13 @@ async def test_openssh_password_login() -> None:
         assert code in (5, 255) and out == b""   # sshpass says 5: wrong password
 
 
+def _openssh_kex() -> set[str]:
+    out = subprocess.run([require("ssh"), "-Q", "kex"], capture_output=True, check=True)
+    return set(out.stdout.decode().split())
+
+
 def _matrix() -> list[tuple[str, str]]:
-    cases = [("KexAlgorithms", k) for k in KEX_METHODS]
+    cases = [("KexAlgorithms", k) for k in KEX_METHODS if k in _openssh_kex()]
     cases += [("Ciphers", c) for c in CIPHERS if c != "none"]
     cases += [("MACs", m) for m in MACS]
     cases += [("HostKeyAlgorithms", h) for h in (
@@ -249,3 +256,25 @@ async def test_wrong_key_refused_and_server_keeps_serving() -> None:
         assert code == 255 and "Permission denied" in err
         code, out, _ = await _ssh(srv.port, "echo yes", keys)
         assert (code, out) == (0, b"yes\n")
+
+
+async def test_hardened_default_and_mlkem_with_asyncssh() -> None:
+    keys = Keys()
+    async with server(keys, config=None) as srv:
+        # the default refuses NIST-curve ECDH and non-ETM MACs ...
+        code, _, err = await _ssh(srv.port, "echo x", keys,
+                                  options={"KexAlgorithms": "ecdh-sha2-nistp256"}, verbose=True)
+        assert code == 255 and "no matching key exchange method" in err
+        code, _, err = await _ssh(srv.port, "echo x", keys,
+                                  options={"Ciphers": "aes128-ctr", "MACs": "hmac-sha2-256"},
+                                  verbose=True)
+        assert code == 255 and "no matching MAC" in err
+        # ... and speaks the post-quantum hybrid (asyncssh has it; Debian 12's ssh has not)
+        async with asyncssh.connect("127.0.0.1", srv.port, username=USER,
+                                    client_keys=[str(keys.path)], known_hosts=None,
+                                    kex_algs=["mlkem768x25519-sha256"]) as conn:
+            assert conn.get_extra_info("kex_alg", "") in ("", "mlkem768x25519-sha256")
+            r = await conn.run("echo pq")
+            assert r.stdout == "pq\n"
+        code, out, _ = await _ssh(srv.port, "echo classic", keys)
+        assert (code, out) == (0, b"classic\n")

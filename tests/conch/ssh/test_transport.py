@@ -101,7 +101,7 @@ def test_handshake_defaults(layer: str) -> None:
     assert len(done_c) == len(done_s) == 1 and done_c[0].first
     alg = done_c[0].algorithms
     assert alg == done_s[0].algorithms
-    assert alg.kex == "curve25519-sha256" and alg.host_key == "ssh-ed25519"
+    assert alg.kex == "mlkem768x25519-sha256" and alg.host_key == "ssh-ed25519"
     assert alg.strict_kex
     assert pair.client.session_id == pair.server.session_id is not None
     assert pair.seen == [KEYS["ed25519"].public_key()]

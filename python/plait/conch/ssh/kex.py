@@ -1,5 +1,6 @@
 """SSH key exchange methods: the messages, the exchange hash H and the key derivation.
 
+mlkem768x25519-sha256 (post-quantum hybrid, draft-ietf-sshm-mlkem-hybrid-kex),
 curve25519-sha256 (RFC 8731), ecdh-sha2-nistp256/384/521 (RFC 5656),
 diffie-hellman-group14-sha256 and group16-sha512 (RFC 8268) and
 diffie-hellman-group-exchange-sha256 (RFC 4419). The transport makes a :class:`ClientKex`
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidKey
-from cryptography.hazmat.primitives.asymmetric import dh, ec, x25519
+from cryptography.hazmat.primitives.asymmetric import dh, ec, mlkem, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -34,6 +35,8 @@ __all__ = [
 GEX_MIN = 2048          # the client refuses a smaller group, the server never offers one
 GEX_PREFERRED = 3072
 GEX_MAX = 8192
+MLKEM768_PUBLIC = 1184
+MLKEM768_CIPHERTEXT = 1088
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class KexMethod:
     """One key exchange method: how it computes the secret and which hash it uses."""
 
     name: str
-    kind: str               # "x25519" | "ecdh" | "dh" | "gex"
+    kind: str               # "hybrid" | "x25519" | "ecdh" | "dh" | "gex"
     hash_name: str          # hashlib name
     curve: type[ec.EllipticCurve] | None = None
     group_bits: int = 0     # for "dh"
@@ -51,6 +54,7 @@ class KexMethod:
 
 
 KEX_METHODS: dict[str, KexMethod] = {m.name: m for m in (
+    KexMethod("mlkem768x25519-sha256", "hybrid", "sha256"),
     KexMethod("curve25519-sha256", "x25519", "sha256"),
     KexMethod("curve25519-sha256@libssh.org", "x25519", "sha256"),
     KexMethod("ecdh-sha2-nistp256", "ecdh", "sha256", ec.SECP256R1),
@@ -138,7 +142,13 @@ class _Ephemeral:
         self._x25519: x25519.X25519PrivateKey | None = None
         self._ec: ec.EllipticCurvePrivateKey | None = None
         self._dh: dh.DHPrivateKey | None = None
-        if method.kind == "x25519":
+        self._mlkem: mlkem.MLKEM768PrivateKey | None = None
+        if method.kind == "hybrid":
+            self._mlkem = mlkem.MLKEM768PrivateKey.generate()
+            self._x25519 = x25519.X25519PrivateKey.generate()
+            self.public_bytes = self._mlkem.public_key().public_bytes_raw() + \
+                self._x25519.public_key().public_bytes_raw()
+        elif method.kind == "x25519":
             self._x25519 = x25519.X25519PrivateKey.generate()
             self.public_bytes = self._x25519.public_key().public_bytes_raw()
         elif method.kind == "ecdh":
@@ -153,18 +163,48 @@ class _Ephemeral:
                 self._dh = params.generate_private_key()
             self.public_int = self._dh.public_key().public_numbers().y
 
+    def _x25519_secret(self, peer: bytes) -> bytes:
+        assert self._x25519 is not None
+        if len(peer) != 32:
+            raise _fail(f"curve25519 public key of {len(peer)} bytes")
+        try:
+            secret = self._x25519.exchange(x25519.X25519PublicKey.from_public_bytes(peer))
+        except ValueError:   # cryptography refuses the all-zero result
+            raise _fail("curve25519 shared secret is zero") from None
+        if not any(secret):
+            raise _fail("curve25519 shared secret is zero")
+        return secret
+
+    def hybrid_encapsulate(self, c_init: bytes) -> tuple[bytes, bytes]:
+        """Server: (S_REPLY, K as a string) from the client's ML-KEM key || X25519 key."""
+        if len(c_init) != MLKEM768_PUBLIC + 32:
+            raise _fail(f"hybrid client value of {len(c_init)} bytes")
+        try:
+            pq_key = mlkem.MLKEM768PublicKey.from_public_bytes(c_init[:MLKEM768_PUBLIC])
+            pq_secret, ciphertext = pq_key.encapsulate()
+        except ValueError:
+            raise _fail("bad ML-KEM-768 public key") from None
+        secret = self._x25519_secret(c_init[MLKEM768_PUBLIC:])
+        assert self._x25519 is not None
+        reply = ciphertext + self._x25519.public_key().public_bytes_raw()
+        return reply, string(self.method.hash(pq_secret + secret))
+
+    def hybrid_decapsulate(self, s_reply: bytes) -> bytes:
+        """Client: K (as a string) from the server's ML-KEM ciphertext || X25519 key."""
+        if len(s_reply) != MLKEM768_CIPHERTEXT + 32:
+            raise _fail(f"hybrid server value of {len(s_reply)} bytes")
+        assert self._mlkem is not None
+        try:
+            pq_secret = self._mlkem.decapsulate(s_reply[:MLKEM768_CIPHERTEXT])
+        except ValueError:
+            raise _fail("bad ML-KEM-768 ciphertext") from None
+        secret = self._x25519_secret(s_reply[MLKEM768_CIPHERTEXT:])
+        return string(self.method.hash(pq_secret + secret))
+
     def shared_bytes(self, peer: bytes) -> bytes:
         """K (as an mpint) from the peer's x25519 / ECDH public value."""
         if self._x25519 is not None:
-            if len(peer) != 32:
-                raise _fail(f"curve25519 public key of {len(peer)} bytes")
-            try:
-                secret = self._x25519.exchange(x25519.X25519PublicKey.from_public_bytes(peer))
-            except ValueError:   # cryptography refuses the all-zero result
-                raise _fail("curve25519 shared secret is zero") from None
-            if not any(secret):
-                raise _fail("curve25519 shared secret is zero")
-            return mpint(int.from_bytes(secret, "big"))
+            return mpint(int.from_bytes(self._x25519_secret(peer), "big"))
         assert self._ec is not None and self.method.curve is not None
         if not peer or peer[0] != 4:
             raise _fail("ECDH public key is not an uncompressed point")
@@ -273,7 +313,8 @@ class ClientKex:
             q_s = r.string()
             sig = r.string()
             r.end()
-            k = self._eph.shared_bytes(q_s)
+            k = self._eph.hybrid_decapsulate(q_s) if m.kind == "hybrid" \
+                else self._eph.shared_bytes(q_s)
             h = exchange_hash_ecdh(m, self.ctx, host_key, self._eph.public_bytes, q_s, k)
         self._expect = -1
         return KexResult(k, h, host_key, sig)
@@ -338,8 +379,11 @@ class ServerKex:
             q_c = r.string()
             r.end()
             self._eph = _Ephemeral(m)
-            k = self._eph.shared_bytes(q_c)
-            q_s = self._eph.public_bytes
+            if m.kind == "hybrid":
+                q_s, k = self._eph.hybrid_encapsulate(q_c)
+            else:
+                k = self._eph.shared_bytes(q_c)
+                q_s = self._eph.public_bytes
             h = exchange_hash_ecdh(m, self.ctx, hk, q_c, q_s, k)
             sig = self._sign(h)
             reply = Writer(Msg.KEXDH_REPLY).string(hk).string(q_s).string(sig)

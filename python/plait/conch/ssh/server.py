@@ -459,14 +459,16 @@ async def listen(host: str = "127.0.0.1", port: int = 0, *,
                  max_attempts: int = 6, banner: str | None = None,
                  grace_time: float | None = 120.0, failure_delay: float = 2.0,
                  interfaces: Sequence[Any] = (object,)) -> SSHServer:
-    """Listen for SSH connections on ``host``:``port`` (0 picks a free port)."""
+    """Listen for SSH connections on ``host``:``port`` (0 picks a free port); ``config``
+    defaults to :meth:`TransportConfig.hardened`."""
     if process_factory is not None:
         if session_factory is not None:
             raise ValueError("give session_factory or process_factory, not both")
         handler = process_factory
         session_factory = lambda avatar: SSHServerProcess(handler)
     server = SSHServer(host_keys=_load_host_keys(server_host_keys), portal=portal,
-                       session_factory=session_factory, config=config,
+                       session_factory=session_factory,
+                       config=config or TransportConfig.hardened(),
                        auth_methods=auth_methods, max_attempts=max_attempts, banner=banner,
                        grace_time=grace_time, failure_delay=failure_delay,
                        interfaces=interfaces)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .constants import DisconnectReason, Msg
+from .dh_groups import MODP_GROUPS
 from .errors import KeyFormatError, ProtocolError
 from .kex import (
     GEX_MAX,
@@ -57,7 +58,8 @@ class TransportConfig:
     """Algorithm preferences (first is preferred) and the limits of the transport."""
 
     kex_algorithms: Sequence[str] = (
-        "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
+        "mlkem768x25519-sha256", "curve25519-sha256", "curve25519-sha256@libssh.org",
+        "ecdh-sha2-nistp256",
         "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256",
         "diffie-hellman-group16-sha512", "diffie-hellman-group14-sha256")
     host_key_algorithms: Sequence[str] = (
@@ -78,9 +80,26 @@ class TransportConfig:
     max_packet_length: int = 262_144
     max_banner_lines: int = 1024        # lines a client accepts before the server's version
     max_banner_bytes: int = 65_536
-    gex_min: int = GEX_MIN
+    gex_min: int = GEX_MIN              # client: the smallest group it accepts
     gex_preferred: int = GEX_PREFERRED
     gex_max: int = GEX_MAX
+    gex_server_min: int = GEX_MIN       # server: the smallest group it offers
+
+    @classmethod
+    def hardened(cls, **overrides: object) -> TransportConfig:
+        """The server default of :func:`~plait.conch.ssh.server.listen`: no NIST-curve ECDH,
+        no 2048-bit groups, encrypt-then-MAC only (what ssh-audit recommends; every
+        OpenSSH since 7.4 connects with it)."""
+        values: dict[str, object] = {
+            "kex_algorithms": ("mlkem768x25519-sha256", "curve25519-sha256",
+                               "curve25519-sha256@libssh.org",
+                               "diffie-hellman-group-exchange-sha256",
+                               "diffie-hellman-group16-sha512"),
+            "macs": ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com"),
+            "gex_server_min": 3072,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -475,8 +494,10 @@ class Transport:
             ctx = KexContext(self.peer_version, self.local_version, self._peer_kexinit.payload,
                              self._local_kexinit)
             key = next(k for k in self.host_keys if host in k.signature_algorithms())
+            moduli = {bits: p for bits, p in MODP_GROUPS.items()
+                      if bits >= self.config.gex_server_min}
             self._kex = ServerKex(KEX_METHODS[kex], ctx, key.public_blob(),
-                                  lambda h: key.sign(h, host))
+                                  lambda h: key.sign(h, host), moduli)
         else:
             ctx = KexContext(self.local_version, self.peer_version, self._local_kexinit,
                              self._peer_kexinit.payload)
