@@ -4,12 +4,16 @@ the question on a terminal, a changed key refused loudly), an interactive shell 
 and the command-line errors (exit status 255)."""
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import select
+import shutil
+import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +22,9 @@ import pytest
 
 from conch.peers import SSHD
 from plait.conch.cli import UsageError, parse_args
-from plait.conch.ssh import Key
+from plait.conch.pty_session import PtySession
+from plait.conch.ssh import Key, listen
+from plait.core.cred import InMemoryUsernamePasswordChecker, Portal, SSHPublicKeyChecker
 
 pytestmark = pytest.mark.interop
 
@@ -231,6 +237,116 @@ def test_interactive_shell_in_a_pty(sshd: SSHD, tmp_path: Path) -> None:
         assert b"T=vt100" in term.out
         term.send(b"exit 5\r")
         assert term.wait() == 5
+    finally:
+        term.kill()
+
+
+def test_window_change_follows_the_local_terminal(sshd: SSHD, tmp_path: Path) -> None:
+    term = Terminal(base(sshd, sshd.known_hosts), tmp_path)
+    try:
+        time.sleep(1.0)
+        term.send(b"stty size\r")
+        term.expect(b"24 80")
+        # the kernel sends SIGWINCH to conch; conch sends window-change
+        fcntl.ioctl(term.master, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+        time.sleep(0.5)
+        term.send(b"stty size\r")
+        term.expect(b"33 111")
+        term.send(b"exit\r")
+        assert term.wait() == 0
+    finally:
+        term.kill()
+
+
+class PlaitServer:
+    """plait's own server (password and key logins, PtySession) on a thread's loop."""
+
+    def __init__(self, home: Path, key_line: str) -> None:
+        self.home = home
+        self.key_line = key_line
+        self.ready = threading.Event()
+        self.port = 0
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(30)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._start())
+        self.loop.run_forever()
+
+    async def _start(self) -> None:
+        portal = Portal(Realm(), [SSHPublicKeyChecker({"alice": [self.key_line]}),
+                                  InMemoryUsernamePasswordChecker({"alice": "s3cret"})])
+        self.server = await listen("127.0.0.1", 0, server_host_keys=[Key.generate("ed25519")],
+                                   portal=portal, failure_delay=0.05,
+                                   session_factory=lambda a: PtySession(home=self.home))
+        self.port = self.server.port
+        self.ready.set()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+class Realm:
+    def request_avatar(self, avatar_id: object, mind: object, *interfaces: object) -> tuple:
+        return interfaces[0], avatar_id, lambda: None
+
+
+@pytest.fixture(scope="module")
+def plait_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PlaitServer, Path]]:
+    d = tmp_path_factory.mktemp("conch-plait")
+    key = d / "id_enc"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pass phrase", "-f", str(key)],
+                   check=True, timeout=TIMEOUT)
+    server = PlaitServer(d, (d / "id_enc.pub").read_text())
+    try:
+        yield server, key
+    finally:
+        server.stop()
+
+
+def test_password_prompt_when_offered(plait_server: tuple[PlaitServer, Path],
+                                      tmp_path: Path) -> None:
+    server, _ = plait_server
+    args = ["-p", str(server.port), "-o", "StrictHostKeyChecking=no", "-o",
+            f"UserKnownHostsFile={tmp_path / 'kh'}", "alice@127.0.0.1", "echo pw-ok"]
+    term = Terminal(args, tmp_path)      # HOME has no keys: straight to the password
+    try:
+        term.expect(b"(alice@127.0.0.1) Password: ")       # keyboard-interactive first
+        term.send(b"wrong\n")
+        term.expect(b"Permission denied, please try again.")
+        term.expect(b"alice@127.0.0.1's password: ")
+        term.send(b"bad again\n")
+        term.out = b""
+        term.expect(b"alice@127.0.0.1's password: ")
+        term.send(b"s3cret\n")
+        term.expect(b"pw-ok")
+        assert term.wait() == 0
+    finally:
+        term.kill()
+    r = conch(*args[:-2], "-o", "BatchMode=yes", "alice@127.0.0.1", "echo no", home=tmp_path)
+    assert r.returncode == 255 and b"Permission denied" in r.stderr
+
+
+def test_encrypted_key_asks_its_passphrase(plait_server: tuple[PlaitServer, Path],
+                                           tmp_path: Path) -> None:
+    server, key = plait_server
+    ssh_dir = tmp_path / ".ssh"
+    ssh_dir.mkdir()
+    shutil.copy(key, ssh_dir / "id_ed25519")        # a default identity
+    args = ["-p", str(server.port), "-o", "StrictHostKeyChecking=no", "-o",
+            f"UserKnownHostsFile={tmp_path / 'kh'}", "alice@127.0.0.1", "echo key-ok"]
+    term = Terminal(args, tmp_path)
+    try:
+        term.expect(b"Enter passphrase for key")
+        term.send(b"pass phrase\n")
+        term.expect(b"key-ok")
+        assert term.wait() == 0
+        assert b"password:" not in term.out
     finally:
         term.kill()
 

@@ -356,28 +356,33 @@ async def _connect(opts: Options, policy: HostKeyPolicy, keys: list[Key],
     # ask first for the key types known_hosts holds for this host, as ssh does
     config = _prefer(None, policy.known_keys())
 
+    asked = 0     # secrets typed so far (keyboard-interactive answers and passwords)
+
     def kbd(name: str, instruction: str, prompts: list[tuple[str, bool]]) -> list[str] | None:
-        if not interactive:
-            return None
+        nonlocal asked
         if instruction:
             print(instruction, file=sys.stderr)
-        return [getpass.getpass(p) if not echo else input(p) for p, echo in prompts]
+        asked += 1
+        who = f"({opts.user}@{opts.host}) "
+        return [getpass.getpass(who + p) if not echo else input(who + p) for p, echo in prompts]
 
     password: str | None = None
-    for attempt in range(PASSWORD_TRIES + 1):
+    while True:
         try:
+            # the first try answers keyboard-interactive prompts; later ones send the
+            # password typed (and give it to a lone hidden keyboard-interactive prompt)
             return await connect(opts.host, opts.port, username=opts.user, password=password,
                                  client_keys=keys, known_hosts=policy,
-                                 kbd_interactive=kbd if interactive else None, config=config,
-                                 connect_timeout=CONNECT_TIMEOUT)
+                                 kbd_interactive=kbd if interactive and password is None
+                                 else None, config=config, connect_timeout=CONNECT_TIMEOUT)
         except AuthenticationError as exc:
-            if not interactive or "password" not in _methods_of(exc) or \
-                    attempt == PASSWORD_TRIES:
+            offered = _methods_of(exc) & {"password", "keyboard-interactive"}
+            if not interactive or not offered or asked >= PASSWORD_TRIES:
                 raise
-            if password is not None:
+            if asked:
                 print("Permission denied, please try again.", file=sys.stderr)
+            asked += 1
             password = getpass.getpass(f"{opts.user}@{opts.host}'s password: ")
-    raise AssertionError("unreachable")   # pragma: no cover
 
 
 class _StdinPump:
