@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = [
     "AuthenticationError", "ChannelOpenError", "ConnectionLost", "HostKeyError", "Key",
-    "ProtocolError", "RunResult", "SSHClientConnection", "SSHClientSession", "SSHServer",
+    "ProtocolError", "RunResult", "SFTPSession", "SSHClientConnection", "SSHClientSession", "SSHServer",
     "SSHServerChannel", "SSHServerProcess", "SSHServerSession", "Transport", "TransportConfig",
     "connect", "listen",
 ]
@@ -21,7 +21,7 @@ _WHERE = {
     "AuthenticationError": "errors", "ChannelOpenError": "errors", "ConnectionLost": "errors",
     "HostKeyError": "errors", "ProtocolError": "errors", "Key": "keys",
     "RunResult": "client", "SSHClientConnection": "client", "SSHClientSession": "client",
-    "connect": "client", "SSHServer": "server", "SSHServerChannel": "server",
+    "connect": "client", "SFTPSession": "server", "SSHServer": "server", "SSHServerChannel": "server",
     "SSHServerProcess": "server", "SSHServerSession": "server", "listen": "server",
     "Transport": "transport", "TransportConfig": "transport",
 }

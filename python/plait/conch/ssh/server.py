@@ -34,7 +34,10 @@ from .userauth import (
     UserAuthServer,
 )
 
-__all__ = ["SSHServer", "SSHServerChannel", "SSHServerProcess", "SSHServerSession", "listen"]
+__all__ = [
+    "SFTPSession", "SSHServer", "SSHServerChannel", "SSHServerProcess", "SSHServerSession",
+    "listen",
+]
 
 log = logging.getLogger("plait.conch.ssh.server")
 
@@ -255,6 +258,47 @@ class SSHServerProcess(SSHServerSession):
             log.exception("SSH session handler failed")
             result = 1
         self.channel.exit(result if isinstance(result, int) else 0)
+
+
+class SFTPSession(SSHServerSession):
+    """Serves the "sftp" subsystem from ``root`` (the user cannot leave it), e.g.
+    ``session_factory=lambda avatar: SFTPSession(avatar.home)``."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = root
+        self._sftp: Any = None
+
+    def subsystem_requested(self, name: str) -> bool:
+        if name != "sftp" or self._sftp is not None:
+            return False
+        from .sftp_server import SFTPServer
+        self._sftp = SFTPServer(self.root)
+        return True
+
+    def data_received(self, data: bytes, ext: int | None) -> None:
+        if self._sftp is None:
+            return
+        try:
+            self._sftp.receive_data(data)
+        except ProtocolError as exc:
+            log.info("SFTP session ended: %s", exc)
+            self._end(1)
+            return
+        out = self._sftp.data_to_send()
+        if out:
+            self.channel.write(out)
+
+    def eof_received(self) -> None:
+        self._end(0)
+
+    def connection_lost(self) -> None:
+        if self._sftp is not None:
+            self._sftp.close()
+            self._sftp = None
+
+    def _end(self, status: int) -> None:
+        self.connection_lost()
+        self.channel.exit(status)
 
 
 class _ServerProtocol(SSHProtocol):

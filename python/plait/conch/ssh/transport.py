@@ -187,6 +187,7 @@ class Transport:
         self.server_sig_algs: list[str] | None = None  # client: from ext-info
         self.peer_ext_info = False                  # server: the client sent ext-info-c
         self.closed = False
+        self.kex_count = 0                          # key exchanges completed
         self._packets = PacketLayer(max_packet_length=self.config.max_packet_length)
         self._out = bytearray(self.local_version + b"\r\n")
         self._inbuf = bytearray()
@@ -617,6 +618,7 @@ class Transport:
         self._pending = None
         self._peer_kexinit = None
         self._first_kex_done = True
+        self.kex_count += 1
         self._rekey_at = None if self._now is None else self._now + self.config.rekey_seconds
         self._events.append(KexCompleted(first, alg))
         held, self._held = self._held, []
