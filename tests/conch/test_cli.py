@@ -73,6 +73,16 @@ def test_command_words_joined(sshd: SSHD, tmp_path: Path) -> None:
     assert (r.returncode, r.stdout) == (0, b"a b\n"), r.stderr
 
 
+def test_forced_pty_for_a_command(sshd: SSHD, tmp_path: Path) -> None:
+    r = conch(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes", "-tt"), "tty; exit 2",
+              home=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stdout.startswith(b"/dev/pts/") and r.stdout.endswith(b"\r\n")
+    notty = conch(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes", "-T"), "tty",
+                  home=tmp_path)
+    assert notty.stdout == b"not a tty\n"
+
+
 def test_batch_mode_refuses_an_unknown_host(sshd: SSHD, tmp_path: Path) -> None:
     kh = tmp_path / "known_hosts"
     r = conch(*base(sshd, kh, "-o", "BatchMode=yes"), "echo ran", home=tmp_path)
