@@ -295,3 +295,16 @@ async def test_unknown_service_refused() -> None:
         ev = await client.pump_until(Disconnected)
         assert isinstance(ev, Disconnected)
         assert ev.reason == DisconnectReason.SERVICE_NOT_AVAILABLE
+
+
+async def test_slow_reader_pushes_back() -> None:
+    from plait.conch.ssh.client import READ_LIMIT
+    async with server() as srv, await _client(srv) as conn:
+        session = await conn.open_session("emit 20000000")
+        await asyncio.sleep(1.0)                 # nobody reads: the window must close
+        held = len(session.stdout._buffer)      # type: ignore[attr-defined]
+        assert held <= 2 * READ_LIMIT + 2 * 1024 * 1024 + 65536
+        got = 0
+        while chunk := await session.stdout.read(1 << 16):
+            got += len(chunk)
+        assert got == 20_000_000 and await session.wait() == 0

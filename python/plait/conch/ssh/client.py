@@ -27,6 +27,8 @@ from .userauth import AuthFailed, AuthSucceeded, Banner, KbdCallback, UserAuthCl
 
 __all__ = ["RunResult", "SSHClientConnection", "SSHClientSession", "connect"]
 
+READ_LIMIT = 1 << 20     # a reader holding more than twice this stops the peer's window
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -49,8 +51,10 @@ class SSHClientSession(Channel):
 
     def __init__(self, proto: SSHProtocol, channel: int) -> None:
         super().__init__(proto, channel)
-        self.stdout = asyncio.StreamReader(limit=1 << 24)
-        self.stderr = asyncio.StreamReader(limit=1 << 24)
+        self.stdout = asyncio.StreamReader(limit=READ_LIMIT)
+        self.stderr = asyncio.StreamReader(limit=READ_LIMIT)
+        self.throttle(self.stdout)
+        self.throttle(self.stderr)
         self.exit_status: int | None = None
         self.exit_signal: ExitSignal | None = None
 

@@ -61,6 +61,31 @@ class Channel:
         self._drain: asyncio.Future[None] | None = None
         self._in_request = False      # a close asked for inside on_request waits for the reply
         self._after_request: list[Callable[[], None]] = []
+        self._pauses: set[object] = set()   # readers that want no more data for now
+        self._unconsumed = 0                # received bytes not yet given back as window
+
+    # -- flow control: received data re-opens the peer's window once it is consumed ------
+
+    def throttle(self, reader: asyncio.StreamReader) -> None:
+        """Tie a StreamReader fed by this channel to its window: when the application
+        falls behind (the reader holds more than twice its limit), the window stays shut."""
+        reader.set_transport(_Throttle(self, reader))  # type: ignore[arg-type]
+
+    def _received(self, n: int) -> None:
+        if self._pauses:
+            self._unconsumed += n
+        elif self.proto.conn is not None:
+            self.proto.conn.consumed(self.id, n)
+
+    def _pause(self, who: object) -> None:
+        self._pauses.add(who)
+
+    def _resume(self, who: object) -> None:
+        self._pauses.discard(who)
+        if not self._pauses and self._unconsumed and self.proto.conn is not None:
+            n, self._unconsumed = self._unconsumed, 0
+            self.proto.conn.consumed(self.id, n)
+            self.proto.flush()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -169,6 +194,20 @@ class Channel:
         finally:
             if not self.close_waiter.done():
                 self.close_waiter.set_result(None)
+
+
+class _Throttle:
+    """What a StreamReader takes for its transport: its pause/resume become window credit."""
+
+    def __init__(self, channel: Channel, reader: asyncio.StreamReader) -> None:
+        self._channel = channel
+        self._reader = reader
+
+    def pause_reading(self) -> None:
+        self._channel._pause(self._reader)
+
+    def resume_reading(self) -> None:
+        self._channel._resume(self._reader)
 
 
 class SSHProtocol(asyncio.Protocol):
@@ -326,9 +365,11 @@ class SSHProtocol(asyncio.Protocol):
         while (ev := self.conn.next_event()) is not None:
             if isinstance(ev, ChannelData):
                 chan = self.channels.get(ev.channel)
-                self.conn.consumed(ev.channel, len(ev.data))
                 if chan is not None:
                     chan.on_data(ev.data, ev.ext)
+                    chan._received(len(ev.data))
+                else:
+                    self.conn.consumed(ev.channel, len(ev.data))
             elif isinstance(ev, ChannelOpenRequested):
                 self._channel_open_requested(ev.channel, ev.kind, ev.extra)
             elif isinstance(ev, ChannelOpened):

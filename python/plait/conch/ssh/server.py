@@ -194,7 +194,7 @@ class SSHServerProcess(SSHServerSession):
 
     def __init__(self, handler: Callable[[SSHServerProcess], Awaitable[Any]]) -> None:
         self._handler = handler
-        self.stdin = asyncio.StreamReader(limit=1 << 24)
+        self.stdin = asyncio.StreamReader(limit=1 << 20)
         self.command: str | None = None
         self.subsystem: str | None = None
         self.term: PtyRequest | None = None
@@ -204,6 +204,7 @@ class SSHServerProcess(SSHServerSession):
         super().connection_made(channel)
         self.stdout = _Writer(channel, False)
         self.stderr = _Writer(channel, True)
+        channel.throttle(self.stdin)
 
     @property
     def env(self) -> dict[str, str]:
