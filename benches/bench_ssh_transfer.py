@@ -114,17 +114,37 @@ def plait_api() -> Any:
 # ---------------------------------------------------------------- the plait server process
 
 
+class _Realm:
+    def request_avatar(self, avatar_id: Any, mind: Any, *interfaces: Any) -> Any:
+        return interfaces[0] if interfaces else object, avatar_id, lambda: None
+
+
+def _portal(authorized_keys: str) -> Any:
+    from plait.core.cred import Portal
+    from plait.core.cred.checkers import SSHPublicKeyChecker
+
+    lines = [ln for ln in Path(authorized_keys).read_text().splitlines() if ln.strip()]
+    return Portal(_Realm(), [SSHPublicKeyChecker({current_user(): lines})])
+
+
 def serve(port: int, host_key: str, authorized_keys: str) -> None:
-    """A plait SSH server on 127.0.0.1:``port`` whose sessions run their exec command through
-    /bin/sh (so ``cat > /dev/null`` is a real process, as under sshd)."""
+    """A plait SSH server on 127.0.0.1:``port`` with plait's PtySession (what ``plait
+    serve`` uses): exec runs the command through the user's shell, as under sshd."""
+    import logging
+
     import uvloop
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ssh = plait_api()
+    from plait.conch.pty_session import PtySession
     from plait.conch.ssh.keys import Key
+
+    home = str(Path(authorized_keys).parent)
 
     async def main() -> None:
         server = await ssh.listen(HOST, port, server_host_keys=[Key.from_file(host_key)],
-                                  authorized_keys=authorized_keys)
+                                  portal=_portal(authorized_keys),
+                                  session_factory=lambda avatar: PtySession(home=home))
         print(f"listening {port}", flush=True)
         await server.wait_closed()
 
@@ -177,17 +197,21 @@ class OpenSSHMaster:
     def __init__(self, port: int, key: Path, known_hosts: Path, cipher: str,
                  workdir: Path) -> None:
         self.ctl = workdir / f"ctl-{port}-{cipher.split('@')[0]}"
-        self.common = [require("ssh"), "-p", str(port),
-                       *ssh_options(key=key, known_hosts=known_hosts,
-                                    options={"Ciphers": cipher, "ControlPath": str(self.ctl),
-                                             "ControlMaster": "no"}),
-                       f"{current_user()}@{HOST}"]
-        argv = [*self.common[:-1], "-o", "ControlMaster=yes", "-o", "ControlPersist=no",
-                "-N", "-f", self.common[-1]]
-        p = subprocess.run(argv, capture_output=True, timeout=START_TIMEOUT, check=False,
-                           stdin=subprocess.DEVNULL)
+
+        def argv(master: str) -> list[str]:
+            # ssh keeps the first value given for an option: ControlMaster goes in once
+            return [require("ssh"), "-p", str(port),
+                    *ssh_options(key=key, known_hosts=known_hosts,
+                                 options={"Ciphers": cipher, "ControlPath": str(self.ctl),
+                                          "ControlMaster": master, "ControlPersist": "no"})]
+
+        self.common = [*argv("no"), f"{current_user()}@{HOST}"]
+        p = subprocess.run([*argv("yes"), "-N", "-f", self.common[-1]], capture_output=True,
+                           timeout=START_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
         if p.returncode != 0:
             raise PeerError(f"ssh master to port {port} failed: {p.stderr[-2000:]!r}")
+        if not self.ctl.exists():
+            raise PeerError(f"ssh master to port {port} made no control socket")
         check = subprocess.run([*self.common, "true"], capture_output=True, check=False,
                                timeout=START_TIMEOUT, stdin=subprocess.DEVNULL)
         if check.returncode != 0:
@@ -250,11 +274,13 @@ class PlaitSender:
                  known_hosts: Path, cipher: str, data: bytes) -> None:
         ssh = plait_api()
         from plait.conch.ssh.keys import Key
+        from plait.conch.ssh.transport import TransportConfig
 
         self.loop, self.data = loop, data
         self.conn = loop.run_until_complete(asyncio.wait_for(ssh.connect(
             HOST, port, username=current_user(), client_keys=[Key.from_file(key)],
-            known_hosts=str(known_hosts), ciphers=[cipher]), START_TIMEOUT))
+            known_hosts=str(known_hosts), config=TransportConfig(ciphers=[cipher])),
+            START_TIMEOUT))
 
     async def _send(self) -> float:
         t0 = time.perf_counter()
@@ -349,6 +375,8 @@ class Bench:
                         times[pair].append(sender.send(self.payload))
                     except Exception as exc:  # noqa: BLE001 - that row's result
                         self.results.problems[group, pair] = f"{type(exc).__name__}: {exc}"
+                        with suppress(Exception):
+                            sender.close()
                         del senders[pair]
             for pair, sender in senders.items():
                 with suppress(Exception):
@@ -426,21 +454,27 @@ def plait_setups(loop: asyncio.AbstractEventLoop, workdir: Path, n: int) -> floa
     """Connections per second, plait client and server on ``loop``."""
     ssh = plait_api()
     from plait.conch.ssh.keys import Key
+    from plait.conch.ssh.transport import TransportConfig
 
     host, client = _setup_keys(workdir)
     host_key, client_key = Key.from_file(host), Key.from_file(client)
+    config = TransportConfig(kex_algorithms=["curve25519-sha256"])
+
+    async def process(proc: Any) -> int:
+        return 0
 
     async def run() -> float:
         port = free_port()
         server = await ssh.listen(HOST, port, server_host_keys=[host_key],
-                                  authorized_keys=f"{client}.pub")
+                                  portal=_portal(f"{client}.pub"), process_factory=process)
         known = workdir / f"known_hosts-setup-{port}"
         known.write_text(f"[{HOST}]:{port} {host_key.public_line()}\n")
         try:
             t0 = time.perf_counter()
             for _ in range(n):
                 conn = await ssh.connect(HOST, port, username=current_user(),
-                                         client_keys=[client_key], known_hosts=str(known))
+                                         client_keys=[client_key], known_hosts=str(known),
+                                         config=config)
                 try:
                     r = await conn.run("true")
                     if r.exit_status != 0:
