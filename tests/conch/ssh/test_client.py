@@ -14,7 +14,7 @@ import asyncssh
 import paramiko
 import pytest
 
-from conch.peers import SSHD, require
+from conch.peers import SSHD, Dropbear, require
 from plait.conch.ssh import AuthenticationError, HostKeyError, Key, TransportConfig, connect
 from plait.conch.ssh.kex import KEX_METHODS
 from plait.conch.ssh.known_hosts import KnownHosts
@@ -211,3 +211,15 @@ async def test_against_asyncssh_server_with_mlkem() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_against_dropbear() -> None:
+    with Dropbear() as dropbear:
+        conn = await connect("127.0.0.1", dropbear.port, username=dropbear.user,
+                             client_keys=[dropbear.client_key],
+                             known_hosts=dropbear.known_hosts)
+        async with conn:
+            r = await conn.run("echo dropbear; exit 2")
+            assert (r.exit_status, r.stdout) == (2, b"dropbear\n")
+            r = await conn.run("wc -c", input=b"d" * 500_000)
+            assert r.stdout.strip() == b"500000"

@@ -14,7 +14,7 @@ import asyncssh
 import paramiko
 import pytest
 
-from conch.peers import keygen, require, ssh_run
+from conch.peers import dbclient, keygen, require, ssh_run
 from plait.conch.ssh import Key, SSHServer, TransportConfig, listen
 from plait.conch.ssh.kex import KEX_METHODS
 from plait.conch.ssh.packet import CIPHERS, MACS
@@ -278,3 +278,28 @@ async def test_hardened_default_and_mlkem_with_asyncssh() -> None:
             assert r.stdout == "pq\n"
         code, out, _ = await _ssh(srv.port, "echo classic", keys)
         assert (code, out) == (0, b"classic\n")
+
+
+async def test_dropbear_client() -> None:
+    keys = Keys()
+    async with server(keys, config=None) as srv:
+        r = await asyncio.to_thread(dbclient, srv.port, "echo from-dbclient", key=keys.path,
+                                    user=USER)
+        assert (r.returncode, r.stdout) == (0, b"from-dbclient\n"), r.stderr
+        r = await asyncio.to_thread(dbclient, srv.port, "cat", password="s3cret", user=USER,
+                                    input=b"via password")
+        assert (r.returncode, r.stdout) == (0, b"via password"), r.stderr
+        r = await asyncio.to_thread(dbclient, srv.port, "exit 6", key=keys.path, user=USER)
+        assert r.returncode == 6
+
+
+async def test_dropbear_right_guess_is_used() -> None:
+    # dropbear sends its guessed kex packet; with curve25519-sha256 and ssh-ed25519 first on
+    # both sides the guess is right and must be answered, not dropped
+    keys = Keys()
+    config = TransportConfig.hardened(kex_algorithms=("curve25519-sha256",),
+                                      host_key_algorithms=("ssh-ed25519",))
+    async with server(keys, config=config) as srv:
+        r = await asyncio.to_thread(dbclient, srv.port, "echo guessed", key=keys.path,
+                                    user=USER)
+        assert (r.returncode, r.stdout) == (0, b"guessed\n"), r.stderr

@@ -487,8 +487,10 @@ class Transport:
         alg = Algorithms(kex, host, cipher_cs, cipher_sc, mac_cs, mac_sc, comp_cs, comp_sc,
                          self._strict)
         if self._peer_kexinit.follows:
-            # the peer guessed; a wrong guess means its next kex packet is to be ignored
-            guess_ok = peer[0][:1] == [kex] and peer[1][:1] == [host]
+            # the peer guessed; the guess is right only if both sides put the same kex and
+            # host key algorithms first (as OpenSSH and dropbear judge it); if not, its next
+            # kex packet is to be ignored
+            guess_ok = peer[0][:1] == local[0][:1] and peer[1][:1] == local[1][:1]
             self._ignore_guess = not guess_ok
         assert self.peer_version is not None
         if self.server:
