@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -303,3 +304,27 @@ async def test_dropbear_right_guess_is_used() -> None:
         r = await asyncio.to_thread(dbclient, srv.port, "echo guessed", key=keys.path,
                                     user=USER)
         assert (r.returncode, r.stdout) == (0, b"guessed\n"), r.stderr
+
+
+async def test_ssh_audit_defaults() -> None:
+    """ssh-audit against listen()'s defaults (ed25519 and RSA host keys): no failures; the
+    only warnings left are ssh-audit 3.9's "no post-quantum protection" on the classic key
+    exchanges, which OpenSSH before 9.9 (Debian 12's included) still needs."""
+    portal = Portal(Realm(), [InMemoryUsernamePasswordChecker({USER: "s3cret"})])
+    srv = await listen("127.0.0.1", 0, server_host_keys=[HOST_KEYS["ed25519"],
+                                                         Key.generate("rsa", 3072)],
+                       portal=portal, process_factory=echo_handler)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "ssh-audit"),
+            "--skip-rate-test", "-n", "-p", str(srv.port), "127.0.0.1",
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        srv.close()
+        await srv.wait_closed()
+    text = out.decode(errors="replace")
+    assert "mlkem768x25519-sha256" in text and "kex-strict-s-v00@openssh.com" in text
+    assert "[fail]" not in text, text
+    warnings = [line for line in text.splitlines() if "[warn]" in line]
+    assert all("post-quantum" in line for line in warnings), warnings
