@@ -4,6 +4,7 @@ the user's directory; driven by plait's client over a real socket."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import stat
 import termios
@@ -77,6 +78,24 @@ async def test_exec_stdin_and_eof(tmp_path: Path) -> None:
     async with session_server(tmp_path) as conn:
         r = await conn.run("tr a-z A-Z", input=b"hello\nworld\n")
         assert (r.exit_status, r.stdout) == (0, b"HELLO\nWORLD\n")
+
+
+async def test_slow_reader_gets_all_input(tmp_path: Path) -> None:
+    # the child reads nothing for a second: the connection stops reading its socket past
+    # the high-water mark instead of buffering without end, and nothing is lost
+    data = os.urandom(12 * 1024 * 1024)
+    async with session_server(tmp_path) as conn:
+        r = await conn.run("sleep 1; sha256sum", input=data)
+        assert r.exit_status == 0
+        assert r.stdout.split()[0].decode() == hashlib.sha256(data).hexdigest()
+        s = await conn.open_session("sleep 1; wc -c", term="dumb", modes={53: 0})  # -echo
+        line = b"x" * 999 + b"\n"      # canonical mode: lines under the tty's 4095 limit
+        for _ in range(4000):
+            s.write(line)
+        s.write_eof()                  # VEOF at the start of a line
+        out = await read_until(s.stdout, b"\n", timeout=30)
+        assert out.strip() == b"4000000", out
+        assert await s.wait() == 0
 
 
 async def test_exec_killed_by_signal_reports_exit_signal(tmp_path: Path) -> None:

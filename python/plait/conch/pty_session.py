@@ -46,8 +46,12 @@ log = logging.getLogger("plait.conch.pty_session")
 READ_SIZE = 65536
 #: Env request names passed to the child (fnmatch patterns).
 DEFAULT_ENV_ALLOW: tuple[str, ...] = ("LANG", "LC_*", "TERM")
-#: Bytes of client input held for a child that is not reading before the channel is closed.
-MAX_PENDING_INPUT = 4 * 1024 * 1024
+#: Client input held for a slow child: past HIGH the connection stops reading its socket
+#: (TCP pushes back on the client) until it is under LOW again. Past MAX (more than the
+#: channel window can carry while paused: a misbehaving peer) the channel is closed.
+INPUT_HIGH_WATER = 1024 * 1024
+INPUT_LOW_WATER = 256 * 1024
+MAX_PENDING_INPUT = 16 * 1024 * 1024
 #: Seconds the output of an exited child may still take to drain (a background job holding
 #: the pty or a pipe open must not keep the channel forever).
 OUTPUT_DRAIN_TIMEOUT = 2.0
@@ -157,6 +161,7 @@ class PtySession(SSHServerSession):
         self._sftp_task: asyncio.Task[None] | None = None
         self._input: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._pending = 0
+        self._reading_paused = False
         self._reaper: asyncio.Task[None] | None = None
 
     def connection_made(self, channel: SSHServerChannel) -> None:
@@ -219,6 +224,19 @@ class PtySession(SSHServerSession):
             self.channel.close()
             return
         self._input.put_nowait(data)
+        if self._pending > INPUT_HIGH_WATER and not self._reading_paused:
+            sock = self.channel.proto.sock
+            if sock is not None and not sock.is_closing():
+                sock.pause_reading()
+                self._reading_paused = True
+
+    def _input_taken(self, n: int) -> None:
+        self._pending -= n
+        if self._reading_paused and self._pending < INPUT_LOW_WATER:
+            self._reading_paused = False
+            sock = self.channel.proto.sock
+            if sock is not None and not sock.is_closing():
+                sock.resume_reading()
 
     def eof_received(self) -> None:
         if self.sftp is not None:
@@ -240,6 +258,11 @@ class PtySession(SSHServerSession):
                 os.killpg(self.proc.pid, signum)
 
     def connection_lost(self) -> None:
+        if self._reading_paused:     # other channels of the connection go on
+            self._reading_paused = False
+            sock = self.channel.proto.sock
+            if sock is not None and not sock.is_closing():
+                sock.resume_reading()
         if self.sftp is not None:
             self.sftp.close()
         if self._sftp_task is not None:
@@ -321,9 +344,9 @@ class PtySession(SSHServerSession):
         """Channel data to the child until EOF (``write`` takes bytes, None = EOF)."""
         while True:
             data = await self._input.get()
-            if data is not None:
-                self._pending -= len(data)
             await write(data)  # type: ignore[operator]
+            if data is not None:
+                self._input_taken(len(data))
             if data is None:
                 return
 
