@@ -354,6 +354,13 @@ class Bench:
             return AsyncsshSender(self.loop, port, key, known, cipher, self.data)
         return PlaitSender(self.loop, port, key, known, cipher, self.data)
 
+    def _server_says(self, pair: str) -> str:
+        """The plait server's last log lines, for a failed row that used it."""
+        if pair not in ("plaitserver", "plait") or self.plait_server is None:
+            return ""
+        lines = self.plait_server.log.read_text(errors="replace").splitlines()[-3:]
+        return "".join(f"\n      server: {line}" for line in lines)
+
     def transfers(self) -> None:
         if self.transfers_done:
             return
@@ -374,7 +381,8 @@ class Bench:
                     try:
                         times[pair].append(sender.send(self.payload))
                     except Exception as exc:  # noqa: BLE001 - that row's result
-                        self.results.problems[group, pair] = f"{type(exc).__name__}: {exc}"
+                        self.results.problems[group, pair] = (
+                            f"{type(exc).__name__}: {exc}{self._server_says(pair)}")
                         with suppress(Exception):
                             sender.close()
                         del senders[pair]
