@@ -663,17 +663,22 @@ async def test_plait_client_refuses_changed_host_key(sshd: SSHD, tmp_path: Path)
     assert "host key" in str(info.value).lower()
 
 
-async def test_plait_client_shell_sftp_forwarding_sshd(sshd: SSHD, echo: EchoServer,
-                                                       tmp_path: Path) -> None:
+async def test_plait_client_pty_shell_sshd(sshd: SSHD) -> None:
     conn = await _connect(sshd)
     try:
-        # shell with a pty
         session = await conn.open_session(term="xterm", cols=100, rows=30)
-        session.write(b"stty size; echo $TERM; exit 4\n")
+        session.write(b"stty size; echo $TERM; tty; exit 4\n")
         out = await asyncio.wait_for(session.stdout.read(), READ_TIMEOUT)
-        assert b"30 100" in out and b"xterm" in out
+        assert b"30 100" in out and b"xterm" in out and b"/dev/pts/" in out, out
         assert await session.wait() == 4
-        # SFTP against OpenSSH's sftp-server
+    finally:
+        conn.close()
+        await conn.wait_closed()
+
+
+async def test_plait_client_sftp_sshd(sshd: SSHD, tmp_path: Path) -> None:
+    conn = await _connect(sshd)
+    try:   # against OpenSSH's sftp-server
         sftp = await conn.start_sftp()
         src = tmp_path / "x.bin"
         src.write_bytes(os.urandom(1_000_000))
@@ -682,7 +687,14 @@ async def test_plait_client_shell_sftp_forwarding_sshd(sshd: SSHD, echo: EchoSer
         assert (tmp_path / "back.bin").read_bytes() == src.read_bytes()
         assert "remote.bin" in await sftp.listdir(str(tmp_path))
         await sftp.close()
-        # direct-tcpip (local forwarding) to the echo server through sshd
+    finally:
+        conn.close()
+        await conn.wait_closed()
+
+
+async def test_plait_client_local_forwarding_sshd(sshd: SSHD, echo: EchoServer) -> None:
+    conn = await _connect(sshd)
+    try:   # direct-tcpip to the echo server through sshd
         reader, writer = await conn.open_connection(HOST, echo.port)
         payload = os.urandom(100_000)
         writer.write(payload)
@@ -690,8 +702,16 @@ async def test_plait_client_shell_sftp_forwarding_sshd(sshd: SSHD, echo: EchoSer
         got = await asyncio.wait_for(reader.readexactly(len(payload)), READ_TIMEOUT)
         assert got == payload
         writer.close()
-        # tcpip-forward (remote forwarding): sshd listens, connections come back to us
+    finally:
+        conn.close()
+        await conn.wait_closed()
+
+
+async def test_plait_client_remote_forwarding_sshd(sshd: SSHD, echo: EchoServer) -> None:
+    conn = await _connect(sshd)
+    try:   # tcpip-forward: sshd listens, its connections come back to the echo server
         listener = await conn.forward_remote_port(HOST, 0, HOST, echo.port)
+        payload = os.urandom(100_000)
         loop = asyncio.get_running_loop()
         back = await loop.run_in_executor(None, echo_through, listener.port, payload)
         assert back == payload
@@ -713,6 +733,28 @@ async def test_plait_client_dropbear(dropbear: Dropbear) -> None:
     for alg in ("ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-256"):
         r = await _run(dropbear, "echo h", host_key_algorithms=[alg])
         assert (r.exit_status, r.stdout) == (0, b"h\n"), alg
+
+
+async def test_plait_client_dropbear_pty_shell_and_sftp(dropbear: Dropbear,
+                                                        tmp_path: Path) -> None:
+    conn = await _connect(dropbear)
+    try:
+        session = await conn.open_session(term="vt100", cols=91, rows=21)
+        session.write(b"stty size; tty; exit 6\n")
+        out = await asyncio.wait_for(session.stdout.read(), READ_TIMEOUT)
+        assert b"21 91" in out and b"/dev/pts/" in out, out
+        assert await session.wait() == 6
+        # dropbear runs /usr/lib/sftp-server for the sftp subsystem
+        sftp = await conn.start_sftp()
+        src = tmp_path / "d.bin"
+        src.write_bytes(os.urandom(300_000))
+        await sftp.put(src, str(tmp_path / "up.bin"))
+        await sftp.get(str(tmp_path / "up.bin"), tmp_path / "down.bin")
+        assert (tmp_path / "down.bin").read_bytes() == src.read_bytes()
+        await sftp.close()
+    finally:
+        conn.close()
+        await conn.wait_closed()
 
 
 async def test_plait_client_dropbear_forwarding(dropbear: Dropbear, echo: EchoServer) -> None:
