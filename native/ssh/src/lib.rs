@@ -187,6 +187,10 @@ impl PacketLayer {
         out: &mut Vec<u8>,
         mut fill: impl FnMut(&mut Vec<u8>, usize),
     ) -> Result<(), PacketError> {
+        if payload.is_empty() {
+            // Every SSH message starts with its number; the decoder refuses empty payloads.
+            return Err(PacketError::Config("an empty payload".into()));
+        }
         let mut compressed = Vec::new();
         let body: &[u8] = match &mut self.deflate {
             Some(d) => {
