@@ -345,6 +345,12 @@ def test_openssh_password_login(plait_server: PlaitServer) -> None:
     assert (r.returncode, r.stdout) == (0, b"pw-ok\n"), r.stderr
 
 
+def test_openssh_keyboard_interactive_login(plait_server: PlaitServer) -> None:
+    r = plait_server.ssh("echo kbd-ok", key=None, user=PASSWORD_USER, password=PASSWORD,
+                         options={"PreferredAuthentications": "keyboard-interactive"})
+    assert (r.returncode, r.stdout) == (0, b"kbd-ok\n"), r.stderr
+
+
 def test_openssh_wrong_password_refused(plait_server: PlaitServer) -> None:
     r = plait_server.ssh("true", key=None, user=PASSWORD_USER, password="wrong")
     assert r.returncode == 5, r.stderr     # sshpass: the password was refused
