@@ -9,8 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from plait.conch.ssh import (
     AuthenticationError,
+    ChannelOpenError,
     Key,
     SFTPSession,
     SSHServer,
@@ -308,3 +311,52 @@ async def test_slow_reader_pushes_back() -> None:
         while chunk := await session.stdout.read(1 << 16):
             got += len(chunk)
         assert got == 20_000_000 and await session.wait() == 0
+
+
+@asynccontextmanager
+async def echo_server() -> AsyncIterator[int]:
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+    srv = await asyncio.start_server(echo, "127.0.0.1", 0)
+    try:
+        yield srv.sockets[0].getsockname()[1]
+    finally:
+        srv.close()
+
+
+async def _through(port: int, payload: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(payload)
+    writer.write_eof()
+    got = await asyncio.wait_for(reader.read(-1), 10)
+    writer.close()
+    return got
+
+
+async def test_forwarding_local_and_remote() -> None:
+    payload = bytes(range(256)) * 2000
+    async with echo_server() as echo_port, server() as srv, await _client(srv) as conn:
+        reader, writer = await conn.open_connection("127.0.0.1", echo_port)
+        writer.write(b"direct")
+        assert await reader.readexactly(6) == b"direct"
+        writer.close()
+        local = await conn.forward_local_port("127.0.0.1", 0, "127.0.0.1", echo_port)
+        assert await _through(local.port, payload) == payload
+        local.close()
+        remote = await conn.forward_remote_port("127.0.0.1", 0, "127.0.0.1", echo_port)
+        assert remote.port != 0
+        assert await _through(remote.port, payload) == payload
+        remote.close()
+
+
+async def test_forwarding_denied() -> None:
+    async with echo_server() as echo_port, server(allow_forwarding=False) as srv, \
+            await _client(srv) as conn:
+        with pytest.raises(ChannelOpenError):
+            await conn.open_connection("127.0.0.1", echo_port)
+        with pytest.raises(ChannelOpenError):
+            await conn.forward_remote_port("127.0.0.1", 0, "127.0.0.1", echo_port)
+        assert (await conn.run("cat", input=b"ok")).stdout == b"ok"

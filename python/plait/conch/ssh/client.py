@@ -19,9 +19,24 @@ from .errors import (
     HostKeyError,
     ProtocolError,
 )
+from .forward import Listener, accept_to, bridge_incoming
 from .keys import Key
 from .protocol import Channel, SSHProtocol
-from .session import Env, Exec, ExitSignal, ExitStatus, PtyRequest, Signal, Subsystem, WindowChange
+from .session import (
+    CancelTcpipForward,
+    DirectTcpip,
+    Env,
+    Exec,
+    ExitSignal,
+    ExitStatus,
+    ForwardedTcpip,
+    PtyRequest,
+    Signal,
+    Subsystem,
+    TcpipForward,
+    TcpipForwardReply,
+    WindowChange,
+)
 from .transport import Disconnected, KexCompleted, Transport, TransportConfig
 from .userauth import AuthFailed, AuthSucceeded, Banner, KbdCallback, UserAuthClient
 
@@ -116,6 +131,8 @@ class _ClientProtocol(SSHProtocol):
         self.auth: UserAuthClient | None = None
         self.ready: asyncio.Future[None] = self.loop.create_future()
         self.banners: list[str] = []
+        self.remote_forwards: dict[tuple[str, int], tuple[str, int]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _payload_sources(self) -> list[Any]:
         return [s for s in (self.auth, self.conn) if s is not None]
@@ -153,6 +170,18 @@ class _ClientProtocol(SSHProtocol):
                                     "no more authentication methods")
             elif isinstance(ev, Banner):
                 self.banners.append(ev.text)
+
+    def _channel_open_requested(self, channel: int, kind: str, extra: bytes) -> None:
+        assert self.conn is not None
+        if kind == "forwarded-tcpip":
+            req = ForwardedTcpip.decode(extra)
+            dest = self.remote_forwards.get((req.address, req.port))
+            if dest is not None:
+                task = asyncio.ensure_future(accept_to(self, channel, *dest))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                return
+        super()._channel_open_requested(channel, kind, extra)
 
     def _disconnected(self, ev: Disconnected) -> None:
         if self.error is None and ev.reason == DisconnectReason.HOST_KEY_NOT_VERIFIABLE \
@@ -239,6 +268,58 @@ class SSHClientConnection:
         client = SFTPClient(session.stdout, session)  # type: ignore[arg-type]
         await client.start()
         return client
+
+    async def open_connection(self, host: str, port: int, *, origin_host: str = "127.0.0.1",
+                              origin_port: int = 0
+                              ) -> tuple[asyncio.StreamReader, SSHClientSession]:
+        """A TCP connection to ``host:port`` made by the server (direct-tcpip): a reader,
+        and the channel as writer (``write``, ``drain``, ``write_eof``, ``close``)."""
+        proto = self._proto
+        if proto.conn is None or proto.ssh.closed:
+            raise ConnectionLost("the connection is closed")
+        chan_id = proto.conn.open_channel(
+            "direct-tcpip", DirectTcpip(host, port, origin_host, origin_port).encode())
+        session = SSHClientSession(proto, chan_id)
+        proto.channels[chan_id] = session
+        proto.flush()
+        await session.opened
+        return session.stdout, session
+
+    async def forward_local_port(self, listen_host: str, listen_port: int, dest_host: str,
+                                 dest_port: int) -> Listener:
+        """``ssh -L``: connections to ``listen_host:listen_port`` here are carried to
+        ``dest_host:dest_port`` from the server."""
+        proto = self._proto
+
+        async def incoming(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
+            extra = DirectTcpip(dest_host, dest_port, str(peer[0]), int(peer[1])).encode()
+            await bridge_incoming(proto, "direct-tcpip", extra, reader, writer)
+
+        server = await asyncio.start_server(incoming, listen_host, listen_port)
+        return Listener(server, server.sockets[0].getsockname()[1])
+
+    async def forward_remote_port(self, listen_host: str, listen_port: int, dest_host: str,
+                                  dest_port: int) -> Listener:
+        """``ssh -R``: the server listens on ``listen_host:listen_port`` (0: it picks) and
+        its connections are carried to ``dest_host:dest_port`` from here."""
+        proto = self._proto
+        ok, data = await proto.global_request(
+            "tcpip-forward", TcpipForward(listen_host, listen_port).encode())
+        if not ok:
+            raise ChannelOpenError(1, f"the server refused to listen on "
+                                      f"{listen_host}:{listen_port}")
+        port = TcpipForwardReply.decode(data).port if listen_port == 0 and data \
+            else listen_port
+        proto.remote_forwards[(listen_host, port)] = (dest_host, dest_port)
+
+        def cancel() -> None:
+            proto.remote_forwards.pop((listen_host, port), None)
+            if proto.conn is not None and not proto.ssh.closed:
+                proto.conn.global_request("cancel-tcpip-forward",
+                                          CancelTcpipForward(listen_host, port).encode())
+                proto.flush()
+        return Listener(None, port, cancel)
 
     def close(self) -> None:
         self._proto.close()

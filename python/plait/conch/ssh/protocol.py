@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .connection import (
@@ -230,6 +230,7 @@ class SSHProtocol(asyncio.Protocol):
         self._timer_at: float | None = None
         self._processing = False
         self._global_replies: list[asyncio.Future[tuple[bool, bytes]]] = []
+        self._global_answers: list[asyncio.Future[tuple[bool, bytes]]] = []
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -420,8 +421,17 @@ class SSHProtocol(asyncio.Protocol):
                 if chan is not None:
                     chan._wake_writer()
             elif isinstance(ev, GlobalRequest):
+                answer = self._global_request(ev.name, ev.data)
+                pending: asyncio.Future[tuple[bool, bytes]]
+                if isinstance(answer, tuple):
+                    pending = self.loop.create_future()
+                    pending.set_result(answer)
+                else:
+                    pending = asyncio.ensure_future(answer)
                 if ev.want_reply:
-                    self.conn.reply_global(self._global_request(ev.name, ev.data))
+                    self._global_answers.append(pending)
+                    pending.add_done_callback(self._answer_globals)
+                    self._answer_globals()
             elif isinstance(ev, GlobalRequestReply) and self._global_replies:
                 reply = self._global_replies.pop(0)
                 if not reply.done():
@@ -431,8 +441,23 @@ class SSHProtocol(asyncio.Protocol):
                     self.conn.channels() and self.conn.buffered(chan.id) < HIGH_WATER:
                 chan._wake_writer()
 
-    def _global_request(self, name: str, data: bytes) -> bool:
-        return False
+    def _global_request(self, name: str, data: bytes
+                        ) -> tuple[bool, bytes] | Awaitable[tuple[bool, bytes]]:
+        """Answer a global request: (ok, reply data), or an awaitable of it."""
+        return False, b""
+
+    def _answer_globals(self, _: object = None) -> None:
+        """Send the answers of global requests in the order the requests came."""
+        if self.conn is None:
+            return
+        sent = False
+        while self._global_answers and self._global_answers[0].done():
+            fut = self._global_answers.pop(0)
+            ok, data = (False, b"") if fut.cancelled() or fut.exception() else fut.result()
+            self.conn.reply_global(ok, data)
+            sent = True
+        if sent and not self._processing:
+            self.flush()
 
     def _disconnected(self, ev: Disconnected) -> None:
         if self.error is None:
@@ -454,6 +479,16 @@ class SSHProtocol(asyncio.Protocol):
         self._connection_closed()
         if not self.closed.done():
             self.closed.set_result(None)
+
+    def global_request(self, name: str, data: bytes = b"") -> asyncio.Future[tuple[bool, bytes]]:
+        """Send a global request wanting a reply; the future gives (ok, reply data)."""
+        if self.conn is None or self.ssh.closed:
+            raise ConnectionLost("the connection is closed")
+        fut: asyncio.Future[tuple[bool, bytes]] = self.loop.create_future()
+        self._global_replies.append(fut)
+        self.conn.global_request(name, data, want_reply=True)
+        self.flush()
+        return fut
 
     def close(self, reason: int = DisconnectReason.BY_APPLICATION,
               description: str = "closed by application") -> None:

@@ -22,9 +22,24 @@ from plait.core.cred.errors import LoginFailed, ValidPublicKey
 
 from .constants import ChannelOpenFailure, DisconnectReason
 from .errors import ProtocolError
+from .forward import Listener, accept_to, bridge_incoming
 from .keys import Key
 from .protocol import Channel, SSHProtocol
-from .session import Env, Exec, ExitSignal, ExitStatus, PtyRequest, Signal, Subsystem, WindowChange
+from .session import (
+    CancelTcpipForward,
+    DirectTcpip,
+    Env,
+    Exec,
+    ExitSignal,
+    ExitStatus,
+    ForwardedTcpip,
+    PtyRequest,
+    Signal,
+    Subsystem,
+    TcpipForward,
+    TcpipForwardReply,
+    WindowChange,
+)
 from .transport import Transport, TransportConfig
 from .userauth import (
     AuthSucceeded,
@@ -40,6 +55,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("plait.conch.ssh.server")
+
+MAX_FORWARDS = 16          # remote-forwarded ports one connection may hold
 
 
 class SSHServerSession:
@@ -312,7 +329,7 @@ class _ServerProtocol(SSHProtocol):
         self.avatar: Any = None
         self._logout: Callable[[], Any] | None = None
         self._checks: set[asyncio.Task[None]] = set()
-        self._pending_avatar: dict[int, tuple[Any, Callable[[], Any]]] = {}
+        self._forwards: dict[tuple[str, int], Listener] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.server._connections.add(self)
@@ -333,6 +350,9 @@ class _ServerProtocol(SSHProtocol):
             self._auth_events()
 
     def _service_requested(self, name: str) -> None:
+        if name == "ssh-userauth" and self.auth is not None and self.conn is None:
+            self.ssh.accept_service(name)      # asked again before login: as sshd does
+            return
         if name != "ssh-userauth" or self.auth is not None:
             raise ProtocolError(DisconnectReason.SERVICE_NOT_AVAILABLE,
                                 f"service {name!r} not available")
@@ -398,6 +418,14 @@ class _ServerProtocol(SSHProtocol):
 
     def _channel_open_requested(self, channel: int, kind: str, extra: bytes) -> None:
         assert self.conn is not None
+        if kind == "direct-tcpip":
+            req = DirectTcpip.decode(extra)
+            if not self._forwarding_allowed("direct-tcpip", req.host, req.port):
+                self.conn.reject_channel(channel, ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
+                                         "port forwarding is not allowed")
+                return
+            self._spawn(accept_to(self, channel, req.host, req.port))
+            return
         if kind != "session" or self.server.session_factory is None:
             super()._channel_open_requested(channel, kind, extra)
             return
@@ -415,12 +443,70 @@ class _ServerProtocol(SSHProtocol):
         chan.opened.set_result(b"")
         session.connection_made(chan)
 
-    def _global_request(self, name: str, data: bytes) -> bool:
-        return name == "keepalive@openssh.com"
+    def _forwarding_allowed(self, kind: str, host: str, port: int) -> bool:
+        """The avatar's ``allow_forwarding(kind, host, port)`` if it has one, else the
+        server's ``allow_forwarding`` (a bool or the same callable with the avatar first)."""
+        check = getattr(self.avatar, "allow_forwarding", None)
+        if callable(check):
+            return bool(check(kind, host, port))
+        rule = self.server.allow_forwarding
+        if callable(rule):
+            return bool(rule(self.avatar, kind, host, port))
+        return bool(rule)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    def _global_request(self, name: str, data: bytes
+                        ) -> tuple[bool, bytes] | Awaitable[tuple[bool, bytes]]:
+        if self.conn is None:
+            return False, b""
+        if name == "tcpip-forward":
+            req = TcpipForward.decode(data)
+            if not self._forwarding_allowed("tcpip-forward", req.address, req.port):
+                return False, b""
+            return self._listen_forward(req.address, req.port)
+        if name == "cancel-tcpip-forward":
+            cancel = CancelTcpipForward.decode(data)
+            listener = self._forwards.pop((cancel.address, cancel.port), None)
+            if listener is None:
+                return False, b""
+            listener.close()
+            return True, b""
+        return False, b""
+
+    async def _listen_forward(self, address: str, port: int) -> tuple[bool, bytes]:
+        if len(self._forwards) >= MAX_FORWARDS:
+            return False, b""
+        # "" and the wildcards bind loopback only: wider needs an explicit address
+        host = "127.0.0.1" if address in ("", "localhost", "0.0.0.0", "*", "::") else address
+        bound = {"port": port}
+
+        async def incoming(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = writer.get_extra_info("peername") or ("", 0)
+            extra = ForwardedTcpip(address, bound["port"], str(peer[0]), int(peer[1])).encode()
+            await bridge_incoming(self, "forwarded-tcpip", extra, reader, writer)
+
+        try:
+            server = await asyncio.start_server(incoming, host, port)
+        except OSError as exc:
+            log.info("tcpip-forward %s:%d refused: %s", address, port, exc)
+            return False, b""
+        bound["port"] = server.sockets[0].getsockname()[1]
+        if self.ssh.closed:
+            server.close()
+            return False, b""
+        self._forwards[(address, port)] = Listener(server, bound["port"])
+        return True, TcpipForwardReply(bound["port"]).encode() if port == 0 else b""
 
     def _connection_closed(self) -> None:
         for task in list(self._checks):
             task.cancel()
+        for listener in self._forwards.values():
+            listener.close()
+        self._forwards.clear()
         self.server._connections.discard(self)
         logout, self._logout = self._logout, None
         if logout is not None:
@@ -443,7 +529,8 @@ class SSHServer:
                  session_factory: Callable[[Any], SSHServerSession] | None,
                  config: TransportConfig | None, auth_methods: Sequence[str],
                  max_attempts: int, banner: str | None, grace_time: float | None,
-                 failure_delay: float, interfaces: Sequence[Any]) -> None:
+                 failure_delay: float, interfaces: Sequence[Any],
+                 allow_forwarding: bool | Callable[..., bool] = True) -> None:
         self.host_keys = list(host_keys)
         self.portal = portal
         self.session_factory = session_factory
@@ -454,6 +541,7 @@ class SSHServer:
         self.grace_time = grace_time
         self.failure_delay = failure_delay
         self.interfaces = tuple(interfaces)
+        self.allow_forwarding = allow_forwarding
         self._server: asyncio.Server | None = None
         self._connections: set[_ServerProtocol] = set()
 
@@ -484,6 +572,14 @@ class SSHServer:
         await self.wait_closed()
 
 
+def _default_config(keys: Sequence[Key]) -> TransportConfig:
+    config = TransportConfig.hardened()
+    offered = {a for k in keys for a in k.signature_algorithms()}
+    if not offered & set(config.host_key_algorithms):
+        return TransportConfig.hardened(host_key_algorithms=TransportConfig.host_key_algorithms)
+    return config
+
+
 def _load_host_keys(keys: Sequence[Key | str | os.PathLike[str]]) -> list[Key]:
     out = [k if isinstance(k, Key) else Key.from_file(k) for k in keys]
     for key in out:
@@ -503,20 +599,25 @@ async def listen(host: str = "127.0.0.1", port: int = 0, *,
                                                 "keyboard-interactive"),
                  max_attempts: int = 6, banner: str | None = None,
                  grace_time: float | None = 120.0, failure_delay: float = 2.0,
-                 interfaces: Sequence[Any] = (object,)) -> SSHServer:
+                 interfaces: Sequence[Any] = (object,),
+                 allow_forwarding: bool | Callable[..., bool] = True) -> SSHServer:
     """Listen for SSH connections on ``host``:``port`` (0 picks a free port); ``config``
-    defaults to :meth:`TransportConfig.hardened`."""
+    defaults to :meth:`TransportConfig.hardened` (plus ECDSA host key algorithms if no
+    other host key is given). ``allow_forwarding`` (True, False or
+    ``f(avatar, kind, host, port)``; an avatar's own ``allow_forwarding(kind, host, port)``
+    wins) decides direct-tcpip and tcpip-forward requests."""
     if process_factory is not None:
         if session_factory is not None:
             raise ValueError("give session_factory or process_factory, not both")
         handler = process_factory
         session_factory = lambda avatar: SSHServerProcess(handler)
-    server = SSHServer(host_keys=_load_host_keys(server_host_keys), portal=portal,
+    keys = _load_host_keys(server_host_keys)
+    server = SSHServer(host_keys=keys, portal=portal,
                        session_factory=session_factory,
-                       config=config or TransportConfig.hardened(),
+                       config=config or _default_config(keys),
                        auth_methods=auth_methods, max_attempts=max_attempts, banner=banner,
                        grace_time=grace_time, failure_delay=failure_delay,
-                       interfaces=interfaces)
+                       interfaces=interfaces, allow_forwarding=allow_forwarding)
     loop = asyncio.get_running_loop()
     server._server = await loop.create_server(lambda: _ServerProtocol(server), host, port)
     return server

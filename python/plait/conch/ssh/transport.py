@@ -87,14 +87,15 @@ class TransportConfig:
 
     @classmethod
     def hardened(cls, **overrides: object) -> TransportConfig:
-        """The server default of :func:`~plait.conch.ssh.server.listen`: no NIST-curve ECDH,
-        no 2048-bit groups, encrypt-then-MAC only (what ssh-audit recommends; every
-        OpenSSH since 7.4 connects with it)."""
+        """The server default of :func:`~plait.conch.ssh.server.listen`: no NIST curves
+        (ECDH or ECDSA host keys), no 2048-bit groups, encrypt-then-MAC only (what ssh-audit
+        recommends; every OpenSSH since 7.4 connects with it)."""
         values: dict[str, object] = {
             "kex_algorithms": ("mlkem768x25519-sha256", "curve25519-sha256",
                                "curve25519-sha256@libssh.org",
                                "diffie-hellman-group-exchange-sha256",
                                "diffie-hellman-group16-sha512"),
+            "host_key_algorithms": ("ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"),
             "macs": ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com"),
             "gex_server_min": 3072,
         }
