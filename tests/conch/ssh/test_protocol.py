@@ -360,3 +360,26 @@ async def test_forwarding_denied() -> None:
         with pytest.raises(ChannelOpenError):
             await conn.forward_remote_port("127.0.0.1", 0, "127.0.0.1", echo_port)
         assert (await conn.run("cat", input=b"ok")).stdout == b"ok"
+
+
+class Faulty(SSHServerSession):
+    def exec_requested(self, command: str) -> bool:
+        if command == "boom":
+            raise RuntimeError("application bug")
+        return True
+
+    def data_received(self, data: bytes, ext: int | None) -> None:
+        raise RuntimeError("another bug")
+
+
+async def test_failing_callbacks_end_the_request_or_channel_not_the_connection() -> None:
+    async with server(process_factory=None, session_factory=lambda avatar: Faulty()) as srv, \
+            await _client(srv) as conn:
+        with pytest.raises(ChannelOpenError):
+            await conn.open_session("boom")
+        session = await conn.open_session("fine")
+        session.write(b"x")
+        await asyncio.wait_for(session.wait(), 10)     # the server closed this channel
+        session = await conn.open_session("still fine")
+        session.close()
+        await asyncio.wait_for(session.wait(), 10)

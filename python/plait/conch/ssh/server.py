@@ -138,17 +138,35 @@ class SSHServerChannel(Channel):
             return self.proto.peername
         return default
 
-    # events to the session
+    # events to the session; a failing callback ends this channel, not the connection
     def on_data(self, data: bytes, ext: int | None) -> None:
-        self.session.data_received(data, ext)
+        try:
+            self.session.data_received(data, ext)
+        except Exception:
+            log.exception("SSH session data_received failed")
+            self.close()
 
     def on_eof(self) -> None:
-        self.session.eof_received()
+        try:
+            self.session.eof_received()
+        except Exception:
+            log.exception("SSH session eof_received failed")
+            self.close()
 
     def on_close(self) -> None:
         self.session.connection_lost()
 
     def on_request(self, name: str, want_reply: bool, data: bytes) -> bool:
+        try:
+            return self._request(name, data)
+        except ProtocolError:
+            raise
+        except Exception:
+            # the application's callback failed: this request fails, the connection lives
+            log.exception("SSH session callback for %r failed", name)
+            return False
+
+    def _request(self, name: str, data: bytes) -> bool:
         s = self.session
         if name == "pty-req" and not self.started:
             pty = PtyRequest.decode(data)
