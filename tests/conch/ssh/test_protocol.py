@@ -383,3 +383,19 @@ async def test_failing_callbacks_end_the_request_or_channel_not_the_connection()
         session = await conn.open_session("still fine")
         session.close()
         await asyncio.wait_for(session.wait(), 10)
+
+
+async def test_host_key_checked_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    from plait.conch.ssh import HostKeyError
+    monkeypatch.setenv("HOME", str(tmp_path))       # no ~/.ssh/known_hosts: nothing trusted
+    async with server() as srv:
+        with pytest.raises(HostKeyError) as info:
+            await connect("127.0.0.1", srv.port, username="u", client_keys=[USER_KEY])
+        assert HOST_KEY.fingerprint() in str(info.value)
+        (tmp_path / ".ssh").mkdir()
+        (tmp_path / ".ssh" / "known_hosts").write_text(
+            f"[127.0.0.1]:{srv.port} {HOST_KEY.public_line()}\n")
+        async with await connect("127.0.0.1", srv.port, username="u",
+                                 client_keys=[USER_KEY]) as conn:
+            assert (await conn.run("cat", input=b"known")).stdout == b"known"

@@ -42,6 +42,7 @@ from .userauth import AuthFailed, AuthSucceeded, Banner, KbdCallback, UserAuthCl
 
 __all__ = ["RunResult", "SSHClientConnection", "SSHClientSession", "connect"]
 
+DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 READ_LIMIT = 1 << 20     # a reader holding more than twice this stops the peer's window
 
 
@@ -370,8 +371,11 @@ def _host_key_checker(known_hosts: Any, host: str, port: int
     elif isinstance(known_hosts, (list, tuple)):
         trusted = list(known_hosts)
     else:
-        db = known_hosts if isinstance(known_hosts, KnownHosts) \
-            else KnownHosts.from_file(known_hosts)
+        if isinstance(known_hosts, KnownHosts):
+            db = known_hosts
+        else:
+            path = os.path.expanduser(os.fspath(known_hosts))
+            db = KnownHosts.from_file(path) if os.path.exists(path) else KnownHosts()
         return (lambda key: isinstance(db.lookup(host, key, port), Match)), \
             db.keys_for(host, port)
     blobs = {k.public_blob() for k in trusted}
@@ -392,12 +396,14 @@ def _prefer(config: TransportConfig | None, known: list[Key]) -> TransportConfig
 async def connect(host: str, port: int = 22, *, username: str | None = None,
                   password: str | None = None,
                   client_keys: Sequence[Key | str | os.PathLike[str]] = (),
-                  passphrase: bytes | None = None, known_hosts: Any = None,
+                  passphrase: bytes | None = None,
+                  known_hosts: Any = DEFAULT_KNOWN_HOSTS,
                   kbd_interactive: KbdCallback | None = None,
                   config: TransportConfig | None = None,
                   connect_timeout: float | None = 30.0) -> SSHClientConnection:
-    """Connect, exchange keys, check the host key (``known_hosts``: None accepts any, else a
-    Key, a list of Keys, a callable ``(key) -> bool`` or a known_hosts path) and log in with
+    """Connect, exchange keys, check the host key (``known_hosts``: a known_hosts path, by
+    default ~/.ssh/known_hosts, a KnownHosts, a Key, a list of Keys or a callable
+    ``(key) -> bool``; None accepts any key, which is unsafe) and log in with
     ``client_keys`` and/or ``password``. Raises HostKeyError, AuthenticationError,
     ConnectionLost or OSError."""
     loop = asyncio.get_running_loop()

@@ -557,7 +557,7 @@ class Transport:
                                 "host key changed during rekey")
         if self._verify_host_key is not None and not self._verify_host_key(key):
             raise ProtocolError(DisconnectReason.HOST_KEY_NOT_VERIFIABLE,
-                                "host key not trusted")
+                                f"host key {key.key_type} {key.fingerprint()} not trusted")
         self.host_key = key
 
     def _keys(self, result: KexResult, alg: Algorithms, outgoing: bool) -> None:
