@@ -173,6 +173,7 @@ class PlaitServer:
     dir: Path
     config: Any = None
     host_key_dir: Path | None = None       # use the keys found here (else make one per type)
+    listen_kwargs: dict[str, Any] = field(default_factory=dict)
     port: int = 0
     host_key_paths: list[Path] = field(default_factory=list)
     loop: asyncio.AbstractEventLoop | None = None
@@ -246,7 +247,7 @@ class PlaitServer:
                     InMemoryUsernamePasswordChecker({PASSWORD_USER: PASSWORD})]
         portal = Portal(_Realm(), checkers)
         root = self.sftp_root
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"allow_forwarding": True, **self.listen_kwargs}
         if self.config is not None:
             kwargs["config"] = self.config
         return await ssh.listen(
@@ -414,10 +415,11 @@ def test_scp_sftp_and_legacy(plait_server: PlaitServer, tmp_path: Path) -> None:
     assert target.read_bytes() == src.read_bytes()
 
 
-def _forwarder(port: int, spec: list[str], key: Path, known: Path) -> subprocess.Popen[bytes]:
+def _forwarder(port: int, spec: list[str], key: Path, known: Path,
+               log_level: str = "ERROR") -> subprocess.Popen[bytes]:
     argv = [require("ssh"), "-p", str(port), "-N",
             *ssh_options(key=key, known_hosts=known,
-                         options={"ExitOnForwardFailure": "yes"}),
+                         options={"ExitOnForwardFailure": "yes", "LogLevel": log_level}),
             *spec, f"{current_user()}@{HOST}"]
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
@@ -465,6 +467,38 @@ def test_openssh_remote_forwarding(plait_server: PlaitServer, echo: EchoServer) 
         time.sleep(0.1)
     else:
         pytest.fail("the remote forward's listener outlived its connection")
+
+
+@pytest.fixture(scope="module")
+def no_forwarding_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlaitServer]:
+    server = PlaitServer(tmp_path_factory.mktemp("plait-nofwd"),
+                         listen_kwargs={"allow_forwarding": False}).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_openssh_forwarding_denied(no_forwarding_server: PlaitServer,
+                                   echo: EchoServer) -> None:
+    server = no_forwarding_server
+    lport = free_port()
+    proc = _forwarder(server.port, ["-L", f"{HOST}:{lport}:{HOST}:{echo.port}"],
+                      server.client_key, server.known_hosts, log_level="INFO")
+    try:   # ssh listens locally, but each channel it opens is refused
+        try:
+            got = echo_through(lport, b"must not pass", deadline=5)
+        except OSError:
+            got = b""
+        assert got == b""
+    finally:
+        err = _stop(proc)
+    assert b"administratively prohibited" in err or b"open failed" in err, err
+    r = ssh_run(server.port, "true", key=server.client_key, known_hosts=server.known_hosts,
+                args=["-N", "-R", f"{HOST}:{free_port()}:{HOST}:{echo.port}"],
+                options={"ExitOnForwardFailure": "yes", "LogLevel": "INFO"})
+    assert r.returncode == 255
+    assert b"remote port forwarding failed" in r.stderr.lower() or b"forward" in r.stderr
 
 
 def test_dbclient_key_and_password(plait_server: PlaitServer) -> None:
