@@ -14,6 +14,10 @@ benchmark's name):
 * ``asyncssh``    the asyncssh client (in this process, uvloop) -> ``sshd``
 * ``plait``       the plait client -> the plait server
 
+For the in-process clients the report also gives MB moved per CPU second of this process
+(the client alone, the server being another process): on a small machine the server side can
+cap the wall-clock rate of every client alike.
+
 Set-up (group ``ssh-setup``): connections per second, each one connect, key exchange
 (curve25519, ed25519 host key), public-key login (ed25519), exec ``true``, exit status,
 close; client and server in this one process on uvloop, ``plait`` <-> plait against
@@ -240,6 +244,7 @@ class AsyncsshSender:
         import asyncssh
 
         self.loop, self.data = loop, data
+        self.cpu_seconds: list[float] = []       # this process's CPU per round (the client)
         self.conn = loop.run_until_complete(asyncssh.connect(
             HOST, port, username=current_user(), client_keys=[str(key)],
             known_hosts=str(known_hosts), agent_path=None, config=None,
@@ -260,7 +265,10 @@ class AsyncsshSender:
         return elapsed
 
     def send(self, path: Path) -> float:
-        return self.loop.run_until_complete(asyncio.wait_for(self._send(), ROUND_TIMEOUT))
+        c0 = time.process_time()
+        elapsed = self.loop.run_until_complete(asyncio.wait_for(self._send(), ROUND_TIMEOUT))
+        self.cpu_seconds.append(time.process_time() - c0)
+        return elapsed
 
     def close(self) -> None:
         self.conn.close()
@@ -277,6 +285,7 @@ class PlaitSender:
         from plait.conch.ssh.transport import TransportConfig
 
         self.loop, self.data = loop, data
+        self.cpu_seconds: list[float] = []       # this process's CPU per round (the client)
         self.conn = loop.run_until_complete(asyncio.wait_for(ssh.connect(
             HOST, port, username=current_user(), client_keys=[Key.from_file(key)],
             known_hosts=str(known_hosts), config=TransportConfig(ciphers=[cipher])),
@@ -297,7 +306,10 @@ class PlaitSender:
         return elapsed
 
     def send(self, path: Path) -> float:
-        return self.loop.run_until_complete(asyncio.wait_for(self._send(), ROUND_TIMEOUT))
+        c0 = time.process_time()
+        elapsed = self.loop.run_until_complete(asyncio.wait_for(self._send(), ROUND_TIMEOUT))
+        self.cpu_seconds.append(time.process_time() - c0)
+        return elapsed
 
     def close(self) -> None:
         self.conn.close()
@@ -312,6 +324,8 @@ class Results:
     rates: dict[tuple[str, str], float] = field(default_factory=dict)   # (group, pair) -> rate
     runs: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     problems: dict[tuple[str, str], str] = field(default_factory=dict)
+    # in-process clients: MB moved per CPU second of this process (the client alone), median
+    client_cpu: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 class Bench:
@@ -391,6 +405,10 @@ class Bench:
                     sender.close()
                 if (group, pair) not in self.results.problems and times[pair]:
                     rates = [SIZE / t / 1e6 for t in times[pair]]
+                    cpu = [c for c in getattr(sender, "cpu_seconds", []) if c > 0]
+                    if cpu:
+                        self.results.client_cpu[group, pair] = statistics.median(
+                            SIZE / c / 1e6 for c in cpu)
                     self.results.runs[group, pair] = rates
                     self.results.rates[group, pair] = statistics.median(rates)
 
@@ -533,7 +551,9 @@ def report(results: Results) -> str:
 def _cell(results: Results, group: str, pair: str, unit: str) -> str:
     if (group, pair) in results.rates:
         runs = ", ".join(f"{r:,.1f}" for r in results.runs[group, pair])
-        return f"{results.rates[group, pair]:,.1f} {unit}  (runs {runs})"
+        cpu = results.client_cpu.get((group, pair))
+        per_cpu = f"; client {cpu:,.0f} MB per CPU second" if cpu else ""
+        return f"{results.rates[group, pair]:,.1f} {unit}  (runs {runs}{per_cpu})"
     return results.problems.get((group, pair), "not run")
 
 
