@@ -62,10 +62,37 @@ GROUPS: dict[str, tuple[str, list[Target]]] = {
         Target("nsd", 0.5), Target("twisted", 10.0)]),
     "dns-server-cpu": ("DNS: the same runs, queries answered per second of server CPU time", [
         Target("nsd", None), Target("twisted", None)]),
+    "ssh-packet-chacha20-poly1305": ("SSH packets: encode+decode 64 x 32 KiB, chacha20-poly1305", [
+        Target("cryptography", None)]),
+    "ssh-packet-aes128-gcm": ("SSH packets: encode+decode 64 x 32 KiB, aes128-gcm", [
+        Target("cryptography", None), Target("paramiko", None)]),
+    "ssh-packet-aes256-gcm": ("SSH packets: encode+decode 64 x 32 KiB, aes256-gcm", [
+        Target("cryptography", None), Target("paramiko", None)]),
+    "ssh-packet-aes128-ctr-hmac-sha2-256-etm": (
+        "SSH packets: encode+decode 64 x 32 KiB, aes128-ctr + hmac-sha2-256-etm", [
+            Target("cryptography", None), Target("paramiko", None)]),
+    "ssh-packet-aes256-ctr-hmac-sha2-512-etm": (
+        "SSH packets: encode+decode 64 x 32 KiB, aes256-ctr + hmac-sha2-512-etm", [
+            Target("cryptography", None), Target("paramiko", None)]),
+    "ssh-packet-aes128-ctr-hmac-sha2-256": (
+        "SSH packets: encode+decode 64 x 32 KiB, aes128-ctr + hmac-sha2-256", [
+            Target("cryptography", None), Target("paramiko", None)]),
+    "ssh-transfer-aes128-gcm": (
+        ("SSH: 200 MiB through cat > /dev/null, aes128-gcm, MB/s wall clock (plait = plait<->plait;"
+        " the pair targets: benches/bench_ssh_transfer.py run directly)"), [
+            Target("sshd", None), Target("plaitserver", None), Target("plaitclient", None),
+            Target("asyncssh", None)]),
+    "ssh-transfer-chacha20-poly1305": (
+        "SSH: 200 MiB through cat > /dev/null, chacha20-poly1305, MB/s wall clock (as above)", [
+            Target("sshd", None), Target("plaitserver", None), Target("plaitclient", None),
+            Target("asyncssh", None)]),
+    "ssh-setup": (("SSH: connections/s (connect, auth, exec true, close), plait<->plait vs "
+                  "asyncssh<->asyncssh, wall clock"), [Target("asyncssh", 1.5)]),
 }
 # columns of the table, in this order; only those with a figure in this run are printed
 IMPL_ORDER = ["plait", "uvloop", "nsd", "twisted", "dnspython", "sqlite3", "sqlalchemy",
-              "peewee"]
+              "peewee", "cryptography", "paramiko", "sshd", "plaitserver", "plaitclient",
+              "asyncssh"]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
