@@ -190,7 +190,7 @@ class Transport:
         self.closed = False
         self.kex_count = 0                          # key exchanges completed
         self._packets = PacketLayer(max_packet_length=self.config.max_packet_length)
-        self._out = bytearray(self.local_version + b"\r\n")
+        self._out: list[bytes] = [self.local_version + b"\r\n"]   # joined once, when taken
         self._inbuf = bytearray()
         self._banner_lines = 0
         self._banner_bytes = 0
@@ -215,8 +215,8 @@ class Transport:
     # ---- the sans-IO surface ----------------------------------------------------------
 
     def data_to_send(self) -> bytes:
-        data = bytes(self._out)
-        self._out.clear()
+        out, self._out = self._out, []
+        data = out[0] if len(out) == 1 else b"".join(out)
         return data
 
     def next_event(self) -> Event | None:
@@ -348,7 +348,7 @@ class Transport:
     # ---- sending ----------------------------------------------------------------------
 
     def _send(self, payload: bytes) -> None:
-        self._out += self._packets.encode(payload)
+        self._out.append(self._packets.encode(payload))
 
     def _send_or_hold(self, payload: bytes) -> None:
         if self._in_kex:
