@@ -1,7 +1,8 @@
 """The `conch` command against OpenSSH sshd: exec with the exit status passed through,
 stdin forwarded, known_hosts (BatchMode refuses an unknown host, accept-new adds it hashed,
 the question on a terminal, a changed key refused loudly), an interactive shell in a pty,
-and the command-line errors (exit status 255)."""
+-L/-R/-N forwarding (echo through sshd and through plait's own server, refused forwards,
+ExitOnForwardFailure) and the command-line errors (exit status 2)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +10,8 @@ import fcntl
 import os
 import select
 import shutil
+import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -20,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from conch.peers import SSHD
-from plait.conch.cli import UsageError, parse_args
+from conch.peers import SSHD, free_port
+from plait.conch.cli import Forward, UsageError, parse_args, parse_forward
 from plait.conch.pty_session import PtySession
 from plait.conch.ssh import Key, listen
 from plait.core.cred import InMemoryUsernamePasswordChecker, Portal, SSHPublicKeyChecker
@@ -157,10 +160,217 @@ def test_connection_refused_is_255(tmp_path: Path) -> None:
     assert b"connect to host 127.0.0.1" in r.stderr
 
 
-def test_forwarding_is_a_clear_error(tmp_path: Path) -> None:
-    r = conch("-L", "8080:localhost:80", "127.0.0.1", home=tmp_path)
+# ---- forwarding (-L, -R, -N) ---------------------------------------------------------------
+
+FORWARD_WAIT = 20.0
+
+
+class AsyncEcho:
+    """A small asyncio TCP echo server on 127.0.0.1, on its own thread's loop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.started = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert self.started.wait(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(
+            asyncio.start_server(self._echo, "127.0.0.1", 0))
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.started.set()
+        self.loop.run_forever()
+
+    @staticmethod
+    async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[AsyncEcho]:
+    server = AsyncEcho()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def echo_once(port: int, payload: bytes) -> bytes:
+    """Send ``payload`` to 127.0.0.1:port, half-close, read everything back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while chunk := s.recv(65536):
+            got += chunk
+    return got
+
+
+def echo_when_ready(port: int, payload: bytes, proc: subprocess.Popen[bytes]) -> bytes:
+    """Retry (bounded) until the forward listens and echoes; fail early if conch exits."""
+    deadline = time.monotonic() + FORWARD_WAIT
+    while True:
+        assert proc.poll() is None, f"conch exited {proc.returncode}: {proc.stderr}"
+        try:
+            got = echo_once(port, payload)
+            if got == payload or time.monotonic() > deadline:
+                return got
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
+def conch_bg(*args: str, home: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, HOME=str(home))
+    return subprocess.Popen([sys.executable, "-m", "plait.conch", *args], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> tuple[int, bytes]:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+    return proc.returncode, err
+
+
+def wait_for_line(proc: subprocess.Popen[bytes], marker: bytes) -> bytes:
+    """Read conch's stderr (bounded) until a line holding ``marker``."""
+    assert proc.stderr is not None
+    seen = b""
+    deadline = time.monotonic() + FORWARD_WAIT
+    while marker not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{marker!r} not seen in {seen!r}"
+        ready, _, _ = select.select([proc.stderr], [], [], left)
+        if ready:
+            line = proc.stderr.readline()
+            assert line, f"EOF before {marker!r}: {seen!r}"
+            seen += line
+    return seen
+
+
+def test_local_forward_sshd(sshd: SSHD, echo: AsyncEcho, tmp_path: Path) -> None:
+    p1, p2 = free_port(), free_port()
+    proc = conch_bg(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes", "-N",
+                          "-L", f"127.0.0.1:{p1}:127.0.0.1:{echo.port}",
+                          "-L", f"{p2}:localhost:{echo.port}"), home=tmp_path)
+    try:
+        payload = os.urandom(300_000)
+        assert echo_when_ready(p1, payload, proc) == payload
+        assert echo_when_ready(p2, b"second", proc) == b"second"     # default bind
+        assert echo_once(p1, b"again") == b"again"
+    finally:
+        code, err = stop(proc)
+    assert code == 255, err         # ssh's status when a signal ends it
+    assert err == b""
+    with pytest.raises(OSError):    # the listeners went with conch
+        socket.create_connection(("127.0.0.1", p1), timeout=2).close()
+
+
+def test_remote_forward_sshd(sshd: SSHD, echo: AsyncEcho, tmp_path: Path) -> None:
+    rport = free_port()
+    proc = conch_bg(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes", "-N",
+                          "-R", f"127.0.0.1:{rport}:127.0.0.1:{echo.port}",
+                          "-R", f"0:127.0.0.1:{echo.port}"), home=tmp_path)
+    try:
+        line = wait_for_line(proc, b"Allocated port ")
+        picked = int(line.split(b"Allocated port ", 1)[1].split()[0])
+        assert f"for remote forward to 127.0.0.1:{echo.port}".encode() in line
+        payload = os.urandom(300_000)
+        assert echo_when_ready(rport, payload, proc) == payload     # sshd listens there
+        assert echo_when_ready(picked, b"picked", proc) == b"picked"
+    finally:
+        code, err = stop(proc, signal.SIGINT)
+    assert code == 255, err
+
+
+def test_forward_with_a_command(sshd: SSHD, echo: AsyncEcho, tmp_path: Path) -> None:
+    """The forward serves while the command runs (the command uses it from the server)."""
+    p1 = free_port()
+    script = (f"exec 3<>/dev/tcp/127.0.0.1/{p1}; printf via-L >&3; exec 3>&-; echo done")
+    r = conch(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes",
+                    "-L", f"{p1}:127.0.0.1:{echo.port}"), "bash", "-c", repr(script),
+              home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"done\n"
+
+
+@pytest.fixture(scope="module")
+def sshd_no_forwarding() -> Iterator[SSHD]:
+    with SSHD(extra_config={"AllowTcpForwarding": "no"}) as daemon:
+        yield daemon
+
+
+def test_refused_forwards_sshd(sshd_no_forwarding: SSHD, echo: AsyncEcho,
+                               tmp_path: Path) -> None:
+    d = sshd_no_forwarding
+    p1, rport = free_port(), free_port()
+    proc = conch_bg(*base(d, d.known_hosts, "-o", "BatchMode=yes", "-N",
+                          "-L", f"{p1}:127.0.0.1:{echo.port}",
+                          "-R", f"{rport}:127.0.0.1:{echo.port}"), home=tmp_path)
+    try:
+        wait_for_line(proc, f"Warning: remote port forwarding failed for listen port "
+                            f"{rport}".encode())
+        assert proc.poll() is None           # a warning only: conch stays
+        assert echo_when_ready(p1, b"x", proc) == b""    # sshd refuses the channel
+        refused = wait_for_line(proc, b"channel open failed")
+        assert b"administratively prohibited" in refused
+    finally:
+        stop(proc)
+    r = conch(*base(d, d.known_hosts, "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes",
+                    "-R", f"{rport}:127.0.0.1:{echo.port}"), "echo ran", home=tmp_path)
     assert r.returncode == 255
-    assert b"forwarding is not available yet" in r.stderr
+    assert r.stdout == b""
+    assert r.stderr == f"Error: remote port forwarding failed for listen port {rport}\n".encode()
+
+
+def test_local_bind_failure(sshd: SSHD, echo: AsyncEcho, tmp_path: Path) -> None:
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    try:
+        spec = f"{port}:127.0.0.1:{echo.port}"
+        r = conch(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes", "-L", spec),
+                  "echo ran", home=tmp_path)
+        assert (r.returncode, r.stdout) == (0, b"ran\n"), r.stderr   # ssh goes on
+        assert b"Could not request local forwarding." in r.stderr
+        assert f"bind [127.0.0.1]:{port}: Address already in use".encode() in r.stderr
+        r = conch(*base(sshd, sshd.known_hosts, "-o", "BatchMode=yes", "-o",
+                        "ExitOnForwardFailure=yes", "-L", spec), "echo ran", home=tmp_path)
+        assert (r.returncode, r.stdout) == (255, b"")
+        assert r.stderr.endswith(b"Could not request local forwarding.\n")
+    finally:
+        taken.close()
+
+
+@pytest.mark.parametrize("flag,spec", [
+    ("-L", "8080:localhost"), ("-L", "0:h:80"), ("-L", "8080:h:0"), ("-L", "x:h:80"),
+    ("-L", "8080::80"), ("-L", "a:b:c:d:e"), ("-L", "[::1:80:h:22"), ("-R", "1:h:70000"),
+    ("-R", "-1:h:22"), ("-R", "1:h: 22")])
+def test_bad_forward_spec_is_a_usage_error(flag: str, spec: str, tmp_path: Path) -> None:
+    r = conch(flag + spec, "127.0.0.1", "true", home=tmp_path)     # -Lspec, as ssh takes
+    assert r.returncode == 2
+    kind = "local" if flag == "-L" else "remote"
+    assert r.stderr == f"conch: Bad {kind} forwarding specification '{spec}'\n".encode()
 
 
 # ---- on a terminal -------------------------------------------------------------------------
@@ -271,9 +481,9 @@ def test_window_change_follows_the_local_terminal(sshd: SSHD, tmp_path: Path) ->
 class PlaitServer:
     """plait's own server (password and key logins, PtySession) on a thread's loop."""
 
-    def __init__(self, home: Path, key_line: str) -> None:
+    def __init__(self, home: Path, *key_lines: str) -> None:
         self.home = home
-        self.key_line = key_line
+        self.key_lines = list(key_lines)
         self.ready = threading.Event()
         self.port = 0
         self.loop = asyncio.new_event_loop()
@@ -287,10 +497,10 @@ class PlaitServer:
         self.loop.run_forever()
 
     async def _start(self) -> None:
-        portal = Portal(Realm(), [SSHPublicKeyChecker({"alice": [self.key_line]}),
+        portal = Portal(Realm(), [SSHPublicKeyChecker({"alice": self.key_lines}),
                                   InMemoryUsernamePasswordChecker({"alice": "s3cret"})])
         self.server = await listen("127.0.0.1", 0, server_host_keys=[Key.generate("ed25519")],
-                                   portal=portal, failure_delay=0.05,
+                                   portal=portal, failure_delay=0.05, allow_forwarding=True,
                                    session_factory=lambda a: PtySession(home=self.home))
         self.port = self.server.port
         self.ready.set()
@@ -361,6 +571,41 @@ def test_encrypted_key_asks_its_passphrase(plait_server: tuple[PlaitServer, Path
         term.kill()
 
 
+def test_forwards_against_plait_server(echo: AsyncEcho, tmp_path: Path) -> None:
+    """listen(allow_forwarding=True): -L and -R through plait's own server; its end ends -N."""
+    key = tmp_path / "id_plain"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                   check=True, timeout=TIMEOUT)
+    server = PlaitServer(tmp_path, (tmp_path / "id_plain.pub").read_text())
+    try:
+        _forwards_through(server, key, echo, tmp_path)
+    finally:
+        server.stop()
+
+
+def _forwards_through(server: PlaitServer, key: Path, echo: AsyncEcho, tmp_path: Path) -> None:
+    p1, rport = free_port(), free_port()
+    proc = conch_bg("-p", str(server.port), "-i", str(key),
+                    "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={tmp_path / 'kh'}",
+                    "-o", "ExitOnForwardFailure=yes", "-N",
+                    "-L", f"127.0.0.1:{p1}:127.0.0.1:{echo.port}",
+                    "-R", f"127.0.0.1:{rport}:127.0.0.1:{echo.port}", "alice@127.0.0.1",
+                    home=tmp_path)
+    try:
+        payload = os.urandom(300_000)
+        assert echo_when_ready(p1, payload, proc) == payload
+        assert echo_when_ready(rport, payload, proc) == payload    # the plait server listens
+        # the server going away ends -N
+        server.loop.call_soon_threadsafe(server.server.close)
+        deadline = time.monotonic() + FORWARD_WAIT
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        code, err = stop(proc)
+    assert code == 255
+    assert b"closed by remote host" in err, err
+
+
 # ---- the command line ----------------------------------------------------------------------
 
 def test_parse_args() -> None:
@@ -371,7 +616,13 @@ def test_parse_args() -> None:
     assert o.known_hosts == "/x" and o.command == ["ls", "-l"]
     o = parse_args(["-l", "bob", "-T", "-o", "StrictHostKeyChecking=accept-new", "h"])
     assert (o.user, o.tty, o.strict, o.command) == ("bob", -1, "accept-new", [])
-    for bad in (["-o", "Ciphers=x", "h"], ["-p", "0", "h"], ["-p", "x", "h"],
+    o = parse_args(["-L", "1:a:2", "-R", "[::1]:0:b:3", "-L", "*:4:[::1]:5", "-o",
+                    "ExitOnForwardFailure=yes", "-N", "h"])
+    assert o.forwards == [Forward(False, "127.0.0.1", 1, "a", 2),
+                          Forward(False, "0.0.0.0", 4, "::1", 5), Forward(True, "::1", 0, "b", 3)]
+    assert o.exit_on_forward_failure and o.no_command
+    assert parse_forward(":7:c:8", remote=True) == Forward(True, "", 7, "c", 8)
+    for bad in (["-o", "Ciphers=x", "h"], ["-o", "ExitOnForwardFailure=maybe", "h"], ["-p", "0", "h"], ["-p", "x", "h"],
                 ["-o", "StrictHostKeyChecking=maybe", "h"], ["u@"], []):
         with pytest.raises(UsageError):
             parse_args(bad)

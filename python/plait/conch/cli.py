@@ -1,6 +1,7 @@
 """`conch`: an ssh-like command line client over plait.conch.ssh.
 
-    conch [-p PORT] [-l USER] [-i KEY]... [-N] [-t|-T] [-o Option=value]... [user@]host [command...]
+    conch [-p PORT] [-l USER] [-i KEY]... [-L [bind:]port:host:hostport]...
+          [-R [bind:]port:host:hostport]... [-N] [-t|-T] [-o Option=value]... [user@]host [command...]
 
 Without a command (or with ``-t``) it runs a shell in a remote pty with the local terminal in
 raw mode (restored on exit; SIGWINCH becomes window-change); with a command it runs it and
@@ -10,13 +11,22 @@ failed (connection, host key, authentication), as with ssh. Host keys are checke
 asked about when a terminal is there (``StrictHostKeyChecking=ask``, the default), refused
 with ``yes`` or in BatchMode, added (hashed) with ``accept-new``/``no``; a changed key is
 always refused.
+
+``-L`` listens here (on 127.0.0.1 unless a bind address is given) and carries each
+connection to host:hostport from the server; ``-R`` asks the server to listen (port 0: it
+picks, and the port is printed) and carries its connections to host:hostport from here.
+A forward that cannot be set up is reported as ssh does, and is fatal (exit 255) with
+``-o ExitOnForwardFailure=yes``. ``-N`` runs no command: conch keeps the forwards until
+SIGINT/SIGTERM (exit 255, as ssh) or the end of the connection. A bad command line exits 2.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import enum
 import getpass
+import logging
 import os
 import signal
 import sys
@@ -39,7 +49,8 @@ from .ssh.errors import (
 from .ssh.keys import Key
 from .ssh.known_hosts import KnownHosts, Match, Mismatch, Revoked, add_known_host
 
-__all__ = ["HostKeyPolicy", "Options", "UsageError", "load_identities", "main", "parse_args", "run"]
+__all__ = ["Forward", "HostKeyPolicy", "Options", "UsageError", "load_identities", "main",
+           "parse_args", "parse_forward", "run"]
 
 DEFAULT_IDENTITIES = ("id_ed25519", "id_ecdsa", "id_rsa")
 PASSWORD_TRIES = 3
@@ -64,8 +75,24 @@ Host key for {host} has changed and you have requested strict checking.
 Host key verification failed."""
 
 
+USAGE_EXIT = 2              # a bad command line; 255 stays for conch's own failures
+DEFAULT_BIND = "127.0.0.1"  # the "localhost" of GatewayPorts=no
+YES_NO = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+
+
 class UsageError(Exception):
-    """A bad command line: the message, then exit status 255."""
+    """A bad command line: the message, then exit status 2."""
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One ``-L`` (remote=False) or ``-R`` (remote=True) forward."""
+
+    remote: bool
+    bind: str
+    port: int
+    host: str
+    hostport: int
 
 
 @dataclass
@@ -80,7 +107,8 @@ class Options:
     known_hosts: str = "~/.ssh/known_hosts"
     strict: str = "ask"
     batch: bool = False
-    forwards: list[str] = field(default_factory=list)
+    forwards: list[Forward] = field(default_factory=list)
+    exit_on_forward_failure: bool = False
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,7 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-T", dest="no_tty", action="store_true", help="no pty")
     p.add_argument("-o", dest="options", action="append", default=[],
                    metavar="Option=value", help="KnownHostsFile, UserKnownHostsFile, "
-                   "StrictHostKeyChecking, BatchMode, Port, User, IdentityFile")
+                   "StrictHostKeyChecking, BatchMode, Port, User, IdentityFile, "
+                   "ExitOnForwardFailure")
     p.add_argument("destination", metavar="[user@]host")
     p.add_argument("command", nargs=argparse.REMAINDER)
     return p
@@ -109,13 +138,17 @@ def parse_args(argv: Sequence[str]) -> Options:
     try:
         ns = _parser().parse_args(list(argv))
     except SystemExit as exc:
+        if exc.code == 0:       # --help
+            raise
         raise UsageError("") from exc
     user, _, host = ns.destination.rpartition("@")
     if not host:
         raise UsageError("no host given")
     opts = Options(host=host, user=user or None, identities=list(ns.identities),
                    command=list(ns.command), no_command=ns.no_command,
-                   tty=-1 if ns.no_tty else ns.tty, forwards=[*ns.local, *ns.remote])
+                   tty=-1 if ns.no_tty else ns.tty,
+                   forwards=[*(parse_forward(s, remote=False) for s in ns.local),
+                             *(parse_forward(s, remote=True) for s in ns.remote)])
     for raw in ns.options:
         name, sep, value = raw.partition("=")
         if not sep:
@@ -135,6 +168,10 @@ def parse_args(argv: Sequence[str]) -> Options:
             opts.user = opts.user or value
         elif key == "identityfile":
             opts.identities.append(value)
+        elif key == "exitonforwardfailure":
+            if value.lower() not in YES_NO:
+                raise UsageError(f"unsupported ExitOnForwardFailure value {value!r}")
+            opts.exit_on_forward_failure = YES_NO[value.lower()]
         else:
             raise UsageError(f"unsupported option {name!r}")
     if ns.port is not None:
@@ -144,6 +181,54 @@ def parse_args(argv: Sequence[str]) -> Options:
     if opts.user is None:
         opts.user = getpass.getuser()
     return opts
+
+
+def _spec_fields(spec: str) -> list[str] | None:
+    """``a:b:c`` split on colons; a field may be ``[bracketed]`` (an IPv6 address)."""
+    fields: list[str] = []
+    i = 0
+    while True:
+        if spec.startswith("[", i):
+            end = spec.find("]", i)
+            if end < 0:
+                return None
+            fields.append(spec[i + 1:end])
+            i = end + 1
+            if i == len(spec):
+                return fields
+            if spec[i] != ":":
+                return None
+            i += 1
+        else:
+            end = spec.find(":", i)
+            if end < 0:
+                fields.append(spec[i:])
+                return fields
+            fields.append(spec[i:end])
+            i = end + 1
+
+
+def parse_forward(spec: str, *, remote: bool) -> Forward:
+    """``[bind_address:]port:host:hostport`` as ssh takes it for -L / -R (port 0 only for
+    -R: the server picks). An empty or ``*`` bind address means every interface."""
+    what = "remote" if remote else "local"
+    bad = UsageError(f"Bad {what} forwarding specification '{spec}'")
+    fields = _spec_fields(spec)
+    if fields is None or len(fields) not in (3, 4):
+        raise bad
+    if len(fields) == 3:
+        fields.insert(0, DEFAULT_BIND)
+    bind, port_s, host, hostport_s = fields
+    if not remote and bind in ("", "*"):
+        bind = "0.0.0.0"
+    try:
+        port, hostport = int(port_s, 10), int(hostport_s, 10)
+    except ValueError:
+        raise bad from None
+    if not port_s.isdigit() or not hostport_s.isdigit() or not host \
+            or not (0 if remote else 1) <= port < 65536 or not 0 < hostport < 65536:
+        raise bad
+    return Forward(remote, bind, port, host, hostport)
 
 
 def _port(value: str) -> int:
@@ -431,9 +516,6 @@ async def _copy_out(reader: asyncio.StreamReader, fd: int) -> None:
 
 async def run(opts: Options) -> int:
     """Connect, run, and return conch's exit status."""
-    if opts.forwards:
-        print("conch: forwarding is not available yet (-L/-R)", file=sys.stderr)
-        return 255
     stdin_tty = os.isatty(0)
     tty_file = None if opts.batch else _tty_file()
     interactive = tty_file is not None and not opts.batch
@@ -464,19 +546,109 @@ async def run(opts: Options) -> int:
     finally:
         if tty_file is not None:
             tty_file.close()
+    listeners: list[Any] = []
     try:
+        if opts.forwards:
+            _show_forward_failures(err)
+            if not await _start_forwards(conn, opts, listeners, err) \
+                    and opts.exit_on_forward_failure:
+                return 255
         return await _session(conn, opts, stdin_tty)
     finally:
+        for listener in listeners:
+            with contextlib.suppress(Exception):
+                listener.close()
         conn.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(conn.wait_closed(), 5)
 
 
+async def _start_forwards(conn: Any, opts: Options, listeners: list[Any], err: TextIO) -> bool:
+    """Set up every -L and -R in order, with ssh's messages; False if one failed (then,
+    with ExitOnForwardFailure, the rest are not tried)."""
+    ok = True
+    for fwd in opts.forwards:
+        try:
+            if fwd.remote:
+                listener = await conn.forward_remote_port(fwd.bind, fwd.port, fwd.host,
+                                                          fwd.hostport)
+                if fwd.port == 0:
+                    print(f"Allocated port {listener.port} for remote forward to "
+                          f"{fwd.host}:{fwd.hostport}", file=err)
+            else:
+                listener = await conn.forward_local_port(fwd.bind, fwd.port, fwd.host,
+                                                         fwd.hostport)
+        except (ChannelOpenError, ConnectionLost, OSError) as exc:
+            ok = False
+            if fwd.remote:
+                word = "Error" if opts.exit_on_forward_failure else "Warning"
+                print(f"{word}: remote port forwarding failed for listen port {fwd.port}",
+                      file=err)
+            else:
+                errno = getattr(exc, "errno", None)
+                print(f"bind [{fwd.bind}]:{fwd.port}: "
+                      f"{os.strerror(errno) if errno else exc}", file=err)
+                print("Could not request local forwarding.", file=err)
+            if opts.exit_on_forward_failure:
+                return False
+            continue
+        listeners.append(listener)
+    return ok
+
+
+class _ForwardFailures(logging.Handler):
+    """A forwarded connection the server refused, on stderr as ssh says it."""
+
+    def __init__(self, err: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.err = err
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        exc = next((a for a in args if isinstance(a, ChannelOpenError)), None)
+        if exc is not None:
+            code = exc.code.name.lower().replace("_", " ") \
+                if isinstance(exc.code, enum.Enum) else f"code {exc.code}"
+            text = f"channel open failed: {code}: {exc.description}"
+        else:
+            text = record.getMessage()
+        with contextlib.suppress(Exception):
+            print(f"conch: {text}", file=self.err, flush=True)
+
+
+def _show_forward_failures(err: TextIO) -> None:
+    logger = logging.getLogger("plait.conch.ssh.forward")
+    if not any(isinstance(h, _ForwardFailures) for h in logger.handlers):
+        logger.addHandler(_ForwardFailures(err))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+async def _hold(conn: Any, opts: Options) -> int:
+    """-N: keep the connection (and its forwards) until SIGINT/SIGTERM or its end."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    closed = asyncio.ensure_future(conn.wait_closed())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({closed, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        for task in (closed, stopped):
+            task.cancel()
+    if not stop.is_set():
+        print(f"Connection to {opts.host} closed by remote host.", file=sys.stderr)
+    return 255
+
+
 async def _session(conn: Any, opts: Options, stdin_tty: bool) -> int:
     loop = asyncio.get_running_loop()
     if opts.no_command:
-        await conn.wait_closed()
-        return 0
+        return await _hold(conn, opts)
     command = " ".join(opts.command) if opts.command else None
     want_pty = opts.tty >= 2 or (opts.tty == 1 and stdin_tty) or \
         (opts.tty == 0 and command is None and stdin_tty)
@@ -531,7 +703,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         if str(exc):
             print(f"conch: {exc}", file=sys.stderr)
-        return 255
+        return USAGE_EXIT
     try:
         return asyncio.run(run(opts))
     except KeyboardInterrupt:
