@@ -275,8 +275,17 @@ def test_not_strict_tolerates_ignore(layer: str) -> None:
 def test_unknown_message_gets_unimplemented(layer: str) -> None:
     pair = Pair(layer)
     pair.pump()
+    seen: list[bytes] = []
+    dispatch = pair.server._dispatch
+
+    def record(payload: bytes, seq: int) -> None:
+        seen.append(payload)
+        dispatch(payload, seq)
+    pair.server._dispatch = record  # type: ignore[method-assign]
     pair.server._send(bytes([19]) + b"what")
+    pair.server._send(bytes([200]) + b"local extension")
     pair.pump()
+    assert [p[0] for p in seen] == [Msg.UNIMPLEMENTED, Msg.UNIMPLEMENTED]
     assert not pair.of("client", Disconnected)
     # the client answered UNIMPLEMENTED; the server ignores it and carries on
     pair.client.send_payload(b"\x5eafter")

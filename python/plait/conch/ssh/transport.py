@@ -46,6 +46,7 @@ EXT_INFO_C = "ext-info-c"
 EXT_INFO_S = "ext-info-s"
 MAX_VERSION_LINE = 255          # RFC 4253 §4.2, CR LF included
 KEX_MESSAGES = frozenset(range(30, 50))
+LAST_KNOWN_MESSAGE = 100        # CHANNEL_FAILURE; anything above gets UNIMPLEMENTED
 
 
 def _default_version() -> str:
@@ -405,7 +406,7 @@ class Transport:
             self._events.append(ServiceAccepted(Reader(payload, 1).text(255)))
         elif msg == Msg.EXT_INFO:
             self._on_ext_info(payload)
-        elif msg >= 50:
+        elif 50 <= msg <= LAST_KNOWN_MESSAGE:
             self._events.append(PayloadReceived(payload))
         else:
             self._send_or_hold(Writer(Msg.UNIMPLEMENTED).uint32(seq).getvalue())
