@@ -3,8 +3,8 @@ a pty, exec and SFTP in the user's own directory.
 
 Why an item: the site store says what runs. :class:`SSHService` holds where to listen
 (``tcp:2222:interface=127.0.0.1`` at first; ``plait serve --listen ssh=...`` moves it) and
-which session factory serves a logged-in user. Host keys (ed25519, ecdsa-nistp256,
-rsa-3072) are generated into the data directory (the directory holding the site store) on
+which session factory serves a logged-in user. Host keys (ed25519 and rsa-3072: the
+hardened default offers no NIST-curve host key, which ssh-audit fails) are generated into the data directory (the directory holding the site store) on
 the first start, mode 0600, and reused after. Users are the store's
 :class:`~plait.axiom.userbase.LoginSystem` accounts: passwords, and the SSH keys an account
 holds (``LoginAccount.add_ssh_key``) or lists in the authorized_keys file
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 DEFAULT_SSH_ENDPOINT = "tcp:2222:interface=127.0.0.1"
 DEFAULT_SESSION_FACTORY = "plait.conch.ssh.service:pty_session_factory"
 #: (file name part, Key.generate kind, bits)
-HOST_KEY_TYPES = (("ed25519", "ed25519", None), ("ecdsa", "ecdsa", 256), ("rsa", "rsa", 3072))
+HOST_KEY_TYPES = (("ed25519", "ed25519", None), ("rsa", "rsa", 3072))
 HOMES_DIR = "ssh-homes"
 AUTHORIZED_KEYS_DIR = "ssh-authorized-keys"
 
