@@ -352,7 +352,9 @@ def _load_keys(client_keys: Sequence[Key | str | os.PathLike[str]],
                passphrase: bytes | None) -> list[Key]:
     keys = []
     for item in client_keys:
-        keys.append(item if isinstance(item, Key) else Key.from_file(item, passphrase))
+        if not isinstance(item, Key):      # a path; "~" as a shell user would write it
+            item = Key.from_file(os.path.expanduser(os.fspath(item)), passphrase)
+        keys.append(item)
     return keys
 
 
