@@ -31,13 +31,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check python tests benches
 	$(VENV)/bin/mypy python/plait
 
-# The DNS and SSH peers the interop tests and the dns-server / ssh benches run (Debian packages;
+# The DNS, SSH, terminal/telnet and NAT-test peers the interop tests and the dns-server / ssh benches run (Debian packages;
 # needs root or sudo). Quick no-op when every binary is there. policy-rc.d keeps the packages from starting
 # their own daemons during the install (tests use their own on high ports anyway).
 PEER_BINS = dig delv kdig drill nsd named knotd unbound dnsperf dnssec-signzone dnssec-keygen ldns-signzone \
-            ssh sshd ssh-keygen sftp scp dbclient dropbear dropbearkey dropbearconvert sshpass /usr/lib/openssh/sftp-server
+            ssh sshd ssh-keygen sftp scp dbclient dropbear dropbearkey dropbearconvert sshpass /usr/lib/openssh/sftp-server \
+            tmux vttest telnet expect telnetd nft
 PEER_PKGS = bind9-dnsutils bind9-utils knot-dnsutils ldnsutils nsd bind9 knot unbound dnsperf \
-            openssh-client openssh-server openssh-sftp-server dropbear-bin sshpass
+            openssh-client openssh-server openssh-sftp-server dropbear-bin sshpass \
+            tmux vttest inetutils-telnet expect inetutils-telnetd nftables
 APT       = apt-get -o DPkg::Lock::Timeout=300
 POLICY_RC = /usr/sbin/policy-rc.d
 
