@@ -1,0 +1,30 @@
+"""plait.conch.telnet: telnet (RFC 854) with Q-method option negotiation (RFC 1143).
+
+The sans-IO core is :class:`TelnetConnection`; ``listen_terminal`` serves terminal
+applications (``plait.conch.insults``) behind a login, ``listen_lines`` serves line-at-a-time
+programs, and ``open_connection`` is a client.
+"""
+from plait.conch.telnet.constants import BINARY, ECHO, LINEMODE, NAWS, SGA, TTYPE
+from plait.conch.telnet.errors import LoginTimeout, TelnetError
+from plait.conch.telnet.events import (
+    CommandReceived,
+    DataReceived,
+    Event,
+    LinemodeChanged,
+    OptionDisabled,
+    OptionEnabled,
+    OptionRefused,
+    ProtocolViolation,
+    SlcChanged,
+    TerminalType,
+    TerminalTypeList,
+    WindowSize,
+)
+from plait.conch.telnet.protocol import TelnetConnection
+
+__all__ = [
+    "BINARY", "ECHO", "LINEMODE", "NAWS", "SGA", "TTYPE",
+    "CommandReceived", "DataReceived", "Event", "LinemodeChanged", "LoginTimeout",
+    "OptionDisabled", "OptionEnabled", "OptionRefused", "ProtocolViolation", "SlcChanged",
+    "TelnetConnection", "TelnetError", "TerminalType", "TerminalTypeList", "WindowSize",
+]

@@ -1,0 +1,119 @@
+"""Telnet wire constants: commands (RFC 854), option codes and sub-negotiation verbs.
+
+Why plain ints: they are bytes on the wire and compared in the parser's inner loop; the
+name tables exist only to make events and logs readable.
+"""
+from __future__ import annotations
+
+# -- commands (RFC 854, RFC 885 EOR, RFC 1184 SUSP/ABORT/EOF)
+IAC = 255
+DONT = 254
+DO = 253
+WONT = 252
+WILL = 251
+SB = 250
+GA = 249
+EL = 248
+EC = 247
+AYT = 246
+AO = 245
+IP = 244
+BRK = 243
+DM = 242
+NOP = 241
+SE = 240
+EOR_CMD = 239
+ABORT = 238
+SUSP = 237
+EOF_CMD = 236
+
+COMMAND_NAMES = {
+    GA: "GA", EL: "EL", EC: "EC", AYT: "AYT", AO: "AO", IP: "IP", BRK: "BRK", DM: "DM",
+    NOP: "NOP", SE: "SE", EOR_CMD: "EOR", ABORT: "ABORT", SUSP: "SUSP", EOF_CMD: "EOF",
+    SB: "SB", WILL: "WILL", WONT: "WONT", DO: "DO", DONT: "DONT", IAC: "IAC",
+}
+
+# -- options
+BINARY = 0       # RFC 856
+ECHO = 1         # RFC 857
+SGA = 3          # RFC 858
+STATUS = 5       # RFC 859
+TM = 6           # RFC 860
+TTYPE = 24       # RFC 1091
+EOR = 25         # RFC 885
+NAWS = 31        # RFC 1073
+TSPEED = 32      # RFC 1079
+LFLOW = 33       # RFC 1372
+LINEMODE = 34    # RFC 1184
+XDISPLOC = 35    # RFC 1096
+ENVIRON = 36     # RFC 1408
+AUTHENTICATION = 37
+ENCRYPT = 38
+NEW_ENVIRON = 39  # RFC 1572
+CHARSET = 42     # RFC 2066
+
+OPTION_NAMES = {
+    BINARY: "BINARY", ECHO: "ECHO", SGA: "SGA", STATUS: "STATUS", TM: "TM", TTYPE: "TTYPE",
+    EOR: "EOR", NAWS: "NAWS", TSPEED: "TSPEED", LFLOW: "LFLOW", LINEMODE: "LINEMODE",
+    XDISPLOC: "XDISPLOC", ENVIRON: "ENVIRON", AUTHENTICATION: "AUTHENTICATION",
+    ENCRYPT: "ENCRYPT", NEW_ENVIRON: "NEW-ENVIRON", CHARSET: "CHARSET",
+}
+
+# -- TTYPE sub-negotiation (RFC 1091)
+TTYPE_IS = 0
+TTYPE_SEND = 1
+
+# -- LINEMODE sub-negotiation (RFC 1184)
+LM_MODE = 1
+LM_FORWARDMASK = 2
+LM_SLC = 3
+
+MODE_EDIT = 0x01
+MODE_TRAPSIG = 0x02
+MODE_ACK = 0x04
+MODE_SOFT_TAB = 0x08
+MODE_LIT_ECHO = 0x10
+MODE_MASK = 0x1F
+
+# SLC functions
+SLC_SYNCH = 1
+SLC_BRK = 2
+SLC_IP = 3
+SLC_AO = 4
+SLC_AYT = 5
+SLC_EOR = 6
+SLC_ABORT = 7
+SLC_EOF = 8
+SLC_SUSP = 9
+SLC_EC = 10
+SLC_EL = 11
+SLC_EW = 12
+SLC_RP = 13
+SLC_LNEXT = 14
+SLC_XON = 15
+SLC_XOFF = 16
+SLC_FORW1 = 17
+SLC_FORW2 = 18
+SLC_MCL = 19
+SLC_MCR = 20
+SLC_MCWL = 21
+SLC_MCWR = 22
+SLC_MCBOL = 23
+SLC_MCEOL = 24
+SLC_INSRT = 25
+SLC_OVER = 26
+SLC_ECR = 27
+SLC_EWR = 28
+SLC_EBOL = 29
+SLC_EEOL = 30
+NSLC = 30
+
+# SLC levels and flags
+SLC_NOSUPPORT = 0
+SLC_CANTCHANGE = 1
+SLC_VALUE = 2
+SLC_DEFAULT = 3
+SLC_LEVELBITS = 0x03
+SLC_FLUSHOUT = 0x20
+SLC_FLUSHIN = 0x40
+SLC_ACK = 0x80
