@@ -140,3 +140,27 @@ def test_protocol_for_port() -> None:
     for bad in (0, 65536, -1):
         with pytest.raises(ValueError, match="between 1 and 65535"):
             protocol_for_port(bad)
+
+
+async def test_check_refuses_a_stream() -> None:
+    target, seen = await start_target()
+    refusals: list[str] = []
+    loop = asyncio.get_running_loop()
+
+    def check(transport: asyncio.Transport) -> str | None:
+        return f"{transport.get_extra_info('peername')[0]} is not allowed"
+
+    exposer = await loop.create_server(
+        expose_factory("127.0.0.1", port(target), on_error=refusals.append, check=check),
+        "127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port(exposer))
+    writer.write(b"hello")
+    try:
+        assert await reader.read() == b""
+    except ConnectionResetError:
+        pass  # closed with our bytes unread: the kernel may answer with a reset
+    writer.close()
+    assert refusals == ["127.0.0.1 is not allowed"]
+    assert seen == []
+    exposer.close()
+    target.close()

@@ -592,9 +592,8 @@ class FileReceiver(_Endpoint):
 
     def started(self) -> None:
         assert self.transport is not None
-        self.peer = self.transport.get_extra_info("peer") or self.transport.get_extra_info(
-            "peername"
-        )
+        extra = self.transport.get_extra_info
+        self.peer = extra("q2q_peer") or extra("peername")  # a Q2Q address, else a socket
 
     def handle(self, event: Event) -> None:
         if isinstance(event, Offer):

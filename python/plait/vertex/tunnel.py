@@ -55,12 +55,16 @@ class Pipe(asyncio.Protocol):
         self.pending_size = 0
         self.pending_eof = False
         self.eof = False  # this side has sent EOF to us
-        self.closed = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.connected: asyncio.Future[None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
         self._reading_paused = False
 
     # -- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        if not self.connected.done():
+            self.connected.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         partner = self.partner
@@ -84,6 +88,8 @@ class Pipe(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
             self.closed.set_result(None)
+        if not self.connected.done():
+            self.connected.set_result(None)
         partner = self.partner
         if partner is not None and partner.transport is not None:
             partner.transport.close()  # flushes what is buffered first
@@ -148,16 +154,31 @@ def splice(a: Pipe, b: Pipe) -> None:
             other.close()
 
 
-def expose_factory(host: str, port: int, *, on_error: Callable[[str], None] | None = None
+def expose_factory(host: str, port: int, *, on_error: Callable[[str], None] | None = None,
+                   check: Callable[[asyncio.Transport], str | None] | None = None,
                    ) -> Callable[[], Pipe]:
     """A protocol factory for incoming tunnel streams: each is spliced to a new TCP
-    connection to ``host:port`` (closed if that connection cannot be made)."""
+    connection to ``host:port`` (closed if that connection cannot be made).  ``check``
+    may refuse a stream by returning a reason (it sees the stream's transport)."""
 
     def factory() -> Pipe:
         far = Pipe()
         loop = asyncio.get_running_loop()
 
         async def attach() -> None:
+            try:
+                await asyncio.wait_for(far.connected, CONNECT_TIMEOUT)
+            except TimeoutError:
+                far.close()
+                return
+            if far.transport is None or far.closed.done():
+                return
+            reason = check(far.transport) if check is not None else None
+            if reason is not None:
+                if on_error is not None:
+                    on_error(reason)
+                far.close()
+                return
             try:
                 _, near = await asyncio.wait_for(
                     loop.create_connection(Pipe, host, port), CONNECT_TIMEOUT
