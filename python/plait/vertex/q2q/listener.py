@@ -1,0 +1,201 @@
+"""Listening at a Q2Q address (``listenQ2Q``): be reachable by every method at once.
+
+A :class:`Q2QListener` keeps one secured connection to its identity server (which brokers
+calls to it and relays virtual connections), a TCP server for direct connections, and —
+when PTCP is available — one PTCP socket that answers hole-punched connections and makes
+reverse ones. Whatever the method, the caller's connection is authenticated (mutual TLS)
+before the application protocol sees a byte.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+from collections.abc import Callable, Mapping
+from typing import Any, Self
+
+from .address import Q2QAddress
+from .certs import CertStore
+from .commands import BindUDP, Inbound, Listen, Outbound, Virtual, ask
+from .errors import PeerOffline
+from .peer import PeerProtocol, factories_from, relayed
+from .ptcp_support import PtcpUnavailable, bind_ptcp, punch
+from .session import ServerConnection, server_session, udp_address
+from .tls import server_context
+from .udp import public_udp_address
+
+__all__ = ["Q2QListener", "listen"]
+
+log = logging.getLogger(__name__)
+
+Factory = Callable[[], asyncio.BaseProtocol]
+#: Seconds a reverse PTCP connection may take to come up.
+REVERSE_TIMEOUT = 10.0
+
+
+class ListenerConnection(ServerConnection):
+    """The listener's connection to its identity server: answers the brokered calls."""
+
+    def __init__(self, listener: Q2QListener) -> None:
+        super().__init__()
+        self.listener = listener
+
+    @Inbound.responder
+    def _inbound(self, From: Q2QAddress, to: Q2QAddress, protocol: str,
+                 udp_source: tuple[str, int] | None = None) -> dict[str, Any]:
+        me = self.listener
+        if me.factory_for(protocol) is None:
+            raise PeerOffline(f"{me.address.claim()} does not listen for {protocol!r}")
+        if udp_source is not None and me.ptcp is not None:
+            punch(me.ptcp, udp_source)
+        return {"methods": me.methods(), "id": os.urandom(8).hex()}
+
+    @BindUDP.responder
+    def _bind_udp(self, protocol: str, q2qsrc: Q2QAddress, q2qdst: Q2QAddress,
+                  udpsrc: tuple[str, int], udpdst: tuple[str, int]) -> dict[str, Any]:
+        me = self.listener
+        if me.ptcp is None:
+            raise PeerOffline(f"{me.address.claim()} has no PTCP socket")
+        punch(me.ptcp, udpsrc)
+        return {}
+
+    @Outbound.responder
+    async def _outbound(self, From: Q2QAddress, to: Q2QAddress, protocol: str,
+                        id: str, udpdst: tuple[str, int]) -> dict[str, Any]:
+        me = self.listener
+        if me.ptcp is None:
+            raise PeerOffline(f"{me.address.claim()} has no PTCP socket")
+        if me.factory_for(protocol) is None:
+            raise PeerOffline(f"{me.address.claim()} does not listen for {protocol!r}")
+        try:
+            await me.ptcp.connect(udpdst, lambda: relayed(PeerProtocol("reverse-ptcp", me)),
+                                  timeout=REVERSE_TIMEOUT)
+        except (TimeoutError, OSError) as exc:
+            raise PeerOffline(f"{me.address.claim()} could not reach {udpdst[0]}:"
+                              f"{udpdst[1]} over PTCP: {exc}") from None
+        return {}
+
+    @Virtual.responder
+    def _virtual(self, id: int, From: Q2QAddress, to: Q2QAddress,
+                 protocol: str) -> dict[str, Any]:
+        me = self.listener
+        if me.factory_for(protocol) is None:
+            raise PeerOffline(f"{me.address.claim()} does not listen for {protocol!r}")
+        channel = self.new_channel(id, {"q2q_method": "virtual"})
+        channel.start(relayed(PeerProtocol("virtual", me)))
+        return {}
+
+    def stream_ended(self, exc: BaseException | None) -> None:
+        super().stream_ended(exc)
+        self.listener._server_lost(exc)
+
+
+class Q2QListener:
+    """Reachable as ``address`` for ``factories``' protocols until :meth:`close`."""
+
+    def __init__(self, address: Q2QAddress, factories: Mapping[str, Factory], certs: CertStore,
+                 server: tuple[str, int] | None, description: str = "") -> None:
+        self.address = address
+        self.factories = dict(factories)
+        self.certs = certs
+        self.server = server
+        self.description = description
+        self.connection: ListenerConnection | None = None
+        self.tcp_server: asyncio.Server | None = None
+        self.ptcp: Any = None
+        self.ptcp_public: tuple[str, int] | None = None
+        self._context: ssl.SSLContext | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    # -- what PeerProtocol asks of its answering side
+
+    def server_context(self) -> ssl.SSLContext:
+        if self._context is None:
+            cert_file, key_file = self.certs.files_for(self.address)
+            self._context = server_context(cert_file, key_file, self.certs.ca_pems())
+        return self._context
+
+    def factory_for(self, protocol: str) -> Factory | None:
+        return self.factories.get(protocol)
+
+    # -- life
+
+    async def start(self, host: str, use_ptcp: bool) -> None:
+        self.server_context()  # fails now, with a clear error, if the certificate is missing
+        loop = asyncio.get_running_loop()
+        self.tcp_server = await loop.create_server(
+            lambda: relayed(PeerProtocol("tcp", self)), host, 0)
+        conn = await server_session(self.address, self.server, self.certs,
+                                    ListenerConnection(self))
+        self.connection = conn
+        if use_ptcp:
+            try:
+                self.ptcp = await bind_ptcp(host)
+                self.ptcp.listen(lambda: relayed(PeerProtocol("ptcp", self)))
+                server = conn.peer
+                self.ptcp_public = await public_udp_address(
+                    self.ptcp, udp_address((str(server[0]), int(server[1]))))
+            except (PtcpUnavailable, OSError) as exc:
+                log.info("Q2Q listener %s: no PTCP (%s)", self.address, exc)
+                if self.ptcp is not None:
+                    self.ptcp.close()
+                self.ptcp = None
+        await ask(conn, Listen, From=self.address.claim(),
+                               protocols=sorted(self.factories), description=self.description)
+
+    def methods(self) -> list[str]:
+        """How callers can reach us, best first (the server adds ``virtual``)."""
+        found = []
+        if self.tcp_server is not None:
+            for sock in self.tcp_server.sockets:
+                host, port = sock.getsockname()[:2]
+                found.append(f"tcp@{host}:{port}" if ":" not in host else f"tcp@[{host}]:{port}")
+        if self.ptcp is not None and self.ptcp_public is not None:
+            found.append(f"ptcp@{self.ptcp_public[0]}:{self.ptcp_public[1]}")
+            found.append("reverse-ptcp")
+        return found
+
+    def _server_lost(self, exc: BaseException | None) -> None:
+        if not self.closed.done():
+            log.warning("Q2Q listener %s lost its identity server: %s", self.address,
+                        exc or "closed")
+
+    async def close(self) -> None:
+        """Stop listening: the server forgets us; established connections stay up."""
+        if self.connection is not None:
+            self.connection.close()
+        if self.tcp_server is not None:
+            self.tcp_server.close()
+        if self.ptcp is not None:
+            self.ptcp.close()
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def listen(from_address: Q2QAddress | str,
+                 protocols: Mapping[str, Factory] | list[str] | tuple[str, ...],
+                 factory: Factory | None = None, *, certs: CertStore,
+                 server: tuple[str, int] | None = None, host: str = "127.0.0.1",
+                 description: str = "", ptcp: bool = True) -> Q2QListener:
+    """Listen at ``from_address`` (its certificate must be in ``certs``) for ``protocols``.
+
+    ``protocols`` maps protocol names to factories, or lists names served by ``factory``.
+    ``server`` is the identity server (default: the address's domain, port 8788).
+    """
+    address = Q2QAddress.coerce(from_address)
+    listener = Q2QListener(address, factories_from(protocols, factory), certs, server,
+                           description)
+    try:
+        await listener.start(host, ptcp)
+    except BaseException:
+        await listener.close()
+        raise
+    return listener
+

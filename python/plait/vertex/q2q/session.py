@@ -1,0 +1,109 @@
+"""A client's AMP connection to an identity server, and the calls made on it.
+
+Why its own module: ``register``, ``request_cert``, ``connect`` and ``listen`` all start the
+same way — reach the server, learn (or check) the domain's CA with ``identify``, secure the
+connection anonymously or as an address — and all turn the same network failures into
+one-line :class:`~.errors.Q2QError`\\ s.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import TypeVar
+
+from .address import Q2QAddress
+from .ca import load_certificate
+from .certs import CertStore
+from .commands import Identify, Secure, WhoAmI, ask
+from .errors import CertificateMismatch, ConnectionFailed
+from .peer import Q2QProtocol, relayed, secure_as_caller
+from .tls import client_context
+
+__all__ = ["DEFAULT_PORT", "ServerConnection", "open_server", "server_address", "udp_address"]
+
+#: The identity server's TCP port; its UDP port is the next one.
+DEFAULT_PORT = 8788
+#: Seconds to reach the identity server.
+CONNECT_TIMEOUT = 10.0
+
+S = TypeVar("S", bound="ServerConnection")
+
+
+class ServerConnection(Q2QProtocol):
+    """A client's connection to an identity server (it may carry virtual channels)."""
+
+
+def server_address(address: Q2QAddress, server: tuple[str, int] | None) -> tuple[str, int]:
+    """Where the identity server of ``address``'s domain is: ``server``, or domain:8788."""
+    return server if server is not None else (address.domain, DEFAULT_PORT)
+
+
+def udp_address(server: tuple[str, int]) -> tuple[str, int]:
+    """The identity server's UDP port: the one after its TCP port."""
+    return server[0], server[1] + 1
+
+
+async def open_server(server: tuple[str, int], proto: S, *,
+                      timeout: float = CONNECT_TIMEOUT) -> S:
+    """Connect ``proto`` to the identity server; ConnectionFailed with the reason."""
+    loop = asyncio.get_running_loop()
+    host, port = server
+    try:
+        await asyncio.wait_for(
+            loop.create_connection(lambda: relayed(proto), host, port), timeout)
+    except TimeoutError:
+        raise ConnectionFailed(f"the identity server {host}:{port} did not answer in "
+                               f"{timeout:g} s") from None
+    except OSError as exc:
+        raise ConnectionFailed(f"cannot reach the identity server {host}:{port}: "
+                               f"{exc.strerror or exc}") from None
+    return proto
+
+
+async def fetch_ca(proto: ServerConnection, address: Q2QAddress) -> bytes:
+    """The domain's CA certificate, as the server gives it (``identify``)."""
+    answer = await ask(proto, Identify, subject=address.claim())
+    pem: bytes = answer["certificate"]
+    try:
+        load_certificate(pem)
+    except ValueError:
+        raise CertificateMismatch(f"the identity server of {address.domain} sent an "
+                                  "unreadable CA certificate") from None
+    return pem
+
+
+async def secure_anonymously(proto: ServerConnection, domain: str, ca_pem: bytes) -> None:
+    """TLS to the server checked against ``ca_pem``, showing no certificate of ours."""
+    ca = load_certificate(ca_pem)
+    proto.expected_peer = Q2QAddress(domain)
+    proto.trusted = lambda _domain: ca
+    try:
+        await ask(proto, Secure, to=Q2QAddress(domain), authorize=False,
+                                tls_context=client_context(None, None, [ca_pem]))
+    except OSError as exc:
+        raise CertificateMismatch(f"TLS with the identity server of {domain} failed: "
+                                  f"{exc}") from None
+
+
+async def server_session(address: Q2QAddress, server: tuple[str, int] | None,
+                         certs: CertStore, proto: S) -> S:
+    """``proto`` connected to ``address``'s identity server, secured as ``address``."""
+    conn = await open_server(server_address(address, server), proto)
+    try:
+        pem = await fetch_ca(conn, address)
+        known = certs.ca_pem(address.domain)
+        if known is None:
+            certs.store_ca(address.domain, pem)
+        elif load_certificate(known) != load_certificate(pem):
+            raise CertificateMismatch(
+                f"the identity server's CA for {address.domain} is not the one in "
+                f"{certs.path} (a different server, or the CA was remade)")
+        try:
+            await secure_as_caller(conn, certs, address, Q2QAddress(address.domain))
+            await ask(conn, WhoAmI)  # TLS 1.3: a refused certificate shows here
+        except ConnectionError:
+            raise CertificateMismatch(f"the identity server of {address.domain} refused "
+                                      f"the certificate of {address.claim()}") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
