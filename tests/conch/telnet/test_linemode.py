@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from conch.telnet.pair import Pair
 from plait.conch.telnet import constants as c
 from plait.conch.telnet.events import LinemodeChanged, ProtocolViolation, SlcChanged
 from plait.conch.telnet.linemode import DEFAULT_SLC, Linemode, parse_slc, render_slc
 from plait.conch.telnet.protocol import TelnetConnection
-
-from conch.telnet.pair import Pair
 
 
 def test_mode_handshake() -> None:

@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from conch.telnet.pair import Pair, drain, feed
 from plait.conch.telnet import constants as c
 from plait.conch.telnet.events import (
     CommandReceived,
@@ -18,8 +19,6 @@ from plait.conch.telnet.events import (
     WindowSize,
 )
 from plait.conch.telnet.protocol import MAX_SUBNEGOTIATION, TelnetConnection
-
-from conch.telnet.pair import Pair, drain, feed
 
 CHUNKS = [1, 2, 3, 5, 7, 64, 1 << 20]
 

@@ -4,6 +4,7 @@ The sans-IO core is :class:`TelnetConnection`; ``listen_terminal`` serves termin
 applications (``plait.conch.insults``) behind a login, ``listen_lines`` serves line-at-a-time
 programs, and ``open_connection`` is a client.
 """
+from plait.conch.telnet.client import TelnetClient, open_connection
 from plait.conch.telnet.constants import BINARY, ECHO, LINEMODE, NAWS, SGA, TTYPE
 from plait.conch.telnet.errors import LoginTimeout, TelnetError
 from plait.conch.telnet.events import (
@@ -21,10 +22,12 @@ from plait.conch.telnet.events import (
     WindowSize,
 )
 from plait.conch.telnet.protocol import TelnetConnection
+from plait.conch.telnet.server import TelnetServer, listen_terminal
 
 __all__ = [
     "BINARY", "ECHO", "LINEMODE", "NAWS", "SGA", "TTYPE",
     "CommandReceived", "DataReceived", "Event", "LinemodeChanged", "LoginTimeout",
     "OptionDisabled", "OptionEnabled", "OptionRefused", "ProtocolViolation", "SlcChanged",
-    "TelnetConnection", "TelnetError", "TerminalType", "TerminalTypeList", "WindowSize",
+    "TelnetClient", "TelnetConnection", "TelnetError", "TelnetServer", "TerminalType",
+    "TerminalTypeList", "WindowSize", "listen_terminal", "open_connection",
 ]
