@@ -6,9 +6,10 @@ from typing import Any, Self, TypeAlias, final, overload
 from typing_extensions import Buffer
 
 __all__ = [
-    "SSH_CIPHERS", "SSH_MACS",
+    "SNTRUP761_CIPHERTEXT_SIZE", "SNTRUP761_PUBLIC_KEY_SIZE", "SSH_CIPHERS", "SSH_MACS",
     "ArgumentSchema", "BoxDecoder", "DNSFormatError", "DnsCatalog", "DnsDecoder", "DnsUdpPump", "JuiceError", "RawBox",
-    "SshPacketError", "SshPacketLayer", "__version__", "dns_parse", "dns_render",
+    "Sntrup761KeyPair", "SshPacketError", "SshPacketLayer", "__version__", "dns_parse",
+    "dns_render", "sntrup761_encapsulate",
     "encode_box", "encode_boxes",
 ]
 
@@ -265,3 +266,24 @@ class SshPacketLayer:
     def bytes_in(self) -> int: ...
     @property
     def bytes_out(self) -> int: ...
+
+# ---------------------------------------------------------------- sntrup761 (SSH hybrid kex)
+
+SNTRUP761_PUBLIC_KEY_SIZE: int
+SNTRUP761_CIPHERTEXT_SIZE: int
+
+@final
+class Sntrup761KeyPair:
+    """An sntrup761 key pair for one key exchange; the secret half stays in Rust."""
+
+    def __new__(cls) -> Self: ...
+    @staticmethod
+    def from_secret_bytes(secret: bytes) -> Sntrup761KeyPair:
+        """A key pair from an encoded secret key (known-answer tests)."""
+    def public_bytes(self) -> bytes:
+        """The encoded public key (1158 bytes)."""
+    def decapsulate(self, ciphertext: bytes) -> bytes:
+        """The 32-byte shared secret (a forged ciphertext gives a pseudorandom one)."""
+
+def sntrup761_encapsulate(public_key: bytes) -> tuple[bytes, bytes]:
+    """``(ciphertext, shared_secret)`` for an encoded sntrup761 public key."""

@@ -26,6 +26,7 @@ a missing binary fails loudly with that hint rather than skipping.
 """
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import random
@@ -33,13 +34,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0       # seconds for a daemon to show its banner
@@ -515,3 +517,28 @@ def dbclient(port: int, command: str | None = None, *, key: Path | str | None = 
         if command is not None:
             argv.append(command)
         return _run(argv, timeout=timeout, input=input, env=env, check=check)
+
+
+AUDIT_TIMEOUT = 300.0      # seconds for one ssh-audit run (its own -t is per connection)
+
+
+def ssh_audit(port: int, host: str = HOST) -> tuple[int, list[str], dict[str, Any]]:
+    """``ssh-audit -j`` against ``host:port``: (exit status, every failure, warning and CVE
+    as one line each, the JSON report). ssh-audit exits 0 only with neither failures nor
+    warnings; its "(nfo)" additional notes (the Terrapin reminder, the DHEat rate test)
+    are neither and are not listed."""
+    audit = Path(sys.executable).with_name("ssh-audit")
+    audit_bin = str(audit) if audit.exists() else require("ssh-audit")
+    p = subprocess.run([audit_bin, "-j", "-t", "20", "-p", str(port), host],
+                       capture_output=True, text=True, timeout=AUDIT_TIMEOUT, check=False)
+    report: dict[str, Any] = json.loads(p.stdout)
+    problems = []
+    for section in ("kex", "key", "enc", "mac"):
+        for entry in report.get(section, []):
+            notes = entry.get("notes", {})
+            for level in ("fail", "warn"):
+                for note in notes.get(level, []) or []:
+                    problems.append(f"{level.upper()} {section} {entry['algorithm']}: {note}")
+    for cve in report.get("cves", []) or []:
+        problems.append(f"CVE {cve}")
+    return p.returncode, problems, report

@@ -6,7 +6,8 @@
   paramiko and asyncssh clients (exec, shell with a pty, SFTP).
 * The plait client against OpenSSH ``sshd`` and dropbear (tests/conch/peers.py): exec,
   shell, SFTP, forwarding, each algorithm.
-* ``ssh-audit -j`` against the plait server with its default settings.
+* ``ssh-audit -j`` against the plait server with listen()'s default settings (plait serve's
+  own settings are audited in tests/conch/ssh/test_service.py).
 * Bad input -- garbage before/after the banner, oversize packets, bad MACs, messages out of
   state, auth floods -- drops the connection with the right disconnect reason, while another
   session on the same server keeps working.
@@ -20,13 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -51,10 +50,12 @@ from conch.peers import (
     require,
     scp,
     sftp_batch,
+    ssh_audit,
     ssh_options,
     ssh_run,
 )
 from plait.conch.ssh.constants import DisconnectReason
+from plait.conch.ssh.kex import POST_QUANTUM_KEX
 from plait.conch.ssh.transport import TransportConfig
 
 pytestmark = pytest.mark.interop
@@ -834,33 +835,18 @@ def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlaitSe
         server.stop()
 
 
-def test_ssh_audit_default_settings(default_server: PlaitServer) -> None:
-    """No failure and no warning, except the one issue 5's kex list cannot avoid: ssh-audit
-    (>= 3.3) warns on every kex method without post-quantum protection ("does not provide
-    protection against post-quantum attacks"), curve25519-sha256 included, and the issue
-    requires curve25519 (the only modern kex of OpenSSH < 9.9, Debian 12's 9.2 among them)
-    beside mlkem768x25519-sha256."""
-    audit = Path(sys.executable).with_name("ssh-audit")
-    audit_bin = str(audit) if audit.exists() else require("ssh-audit")
-    p = subprocess.run([audit_bin, "-j", "-t", "20", "-p", str(default_server.port), HOST],
-                       capture_output=True, text=True, timeout=300, check=False)
-    report = json.loads(p.stdout)
-    unavoidable = "does not provide protection against post-quantum attacks"
-    problems = []
-    for section in ("kex", "key", "enc", "mac"):
-        for entry in report.get(section, []):
-            notes = entry.get("notes", {})
-            for fail in notes.get("fail", []) or []:
-                problems.append(f"FAIL {section} {entry['algorithm']}: {fail}")
-            for warn in notes.get("warn", []) or []:
-                if warn != unavoidable:
-                    problems.append(f"WARN {section} {entry['algorithm']}: {warn}")
-    # additional_notes (the Terrapin reminder, the DHEat rate test) are ssh-audit's "(nfo)"
-    # level, neither failures nor warnings: shown on failure, not counted
-    notes = report.get("additional_notes", []) or []
-    for cve in report.get("cves", []) or []:
-        problems.append(f"CVE {cve}")
-    assert problems == [], "\n".join(problems + [f"(info) {n}" for n in notes])
+def test_ssh_audit_library_default(default_server: PlaitServer) -> None:
+    """listen()'s default (TransportConfig.hardened()): no failure, and no warning but the
+    post-quantum one on each classic fallback it keeps for older clients (plait serve
+    offers post-quantum kex only and gets no warning at all: test_service.py)."""
+    _, problems, report = ssh_audit(default_server.port)
+    fallbacks = set(TransportConfig.hardened().kex_algorithms) - set(POST_QUANTUM_KEX)
+    expected = {f"WARN kex {k}: does not provide protection against post-quantum attacks"
+                for k in fallbacks}
+    assert set(problems) == expected, "\n".join(problems)
+    assert len(problems) == len(expected)
+    offered = [e["algorithm"] for e in report["kex"]]
+    assert offered[:3] == list(POST_QUANTUM_KEX)
     assert report["banner"]["software"].lower().startswith("plait")
 
 

@@ -1,6 +1,6 @@
 //! SSH binary packet layer: `SshPacketError`, `SshPacketLayer` over `plait_ssh::PacketLayer`.
 
-use plait_ssh::{PacketError, PacketLayer};
+use plait_ssh::{PacketError, PacketLayer, Sntrup761KeyPair as KeyPair, SntrupLengthError};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -32,6 +32,10 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         macs.set_item(*name, (s.key_len, s.digest_len, s.etm))?;
     }
     m.add("SSH_MACS", macs)?;
+    m.add_class::<Sntrup761KeyPair>()?;
+    m.add_function(wrap_pyfunction!(sntrup761_encapsulate, m)?)?;
+    m.add("SNTRUP761_PUBLIC_KEY_SIZE", plait_ssh::SNTRUP761_PUBLIC_KEY_SIZE)?;
+    m.add("SNTRUP761_CIPHERTEXT_SIZE", plait_ssh::SNTRUP761_CIPHERTEXT_SIZE)?;
     Ok(())
 }
 
@@ -202,4 +206,59 @@ impl SshPacketLayer {
     fn bytes_out(&self) -> u64 {
         self.inner.bytes_out
     }
+}
+
+fn length_error(e: SntrupLengthError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// An sntrup761 key pair for one key exchange; the secret half never leaves Rust and is
+/// zeroized when the object goes.
+#[pyclass(module = "plait._native", frozen)]
+pub struct Sntrup761KeyPair {
+    inner: KeyPair,
+}
+
+#[pymethods]
+impl Sntrup761KeyPair {
+    /// A fresh key pair from the OS random source.
+    #[new]
+    fn new(py: Python<'_>) -> Self {
+        Sntrup761KeyPair {
+            inner: py.detach(KeyPair::generate),
+        }
+    }
+
+    /// A key pair from an encoded secret key (known-answer tests).
+    #[staticmethod]
+    fn from_secret_bytes(secret: &[u8]) -> PyResult<Self> {
+        let inner = KeyPair::from_secret_bytes(secret).map_err(length_error)?;
+        Ok(Sntrup761KeyPair { inner })
+    }
+
+    /// The encoded public key (1158 bytes).
+    fn public_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.inner.public_bytes())
+    }
+
+    /// The 32-byte shared secret for a 1039-byte ciphertext (implicit rejection: a forged
+    /// ciphertext gives a pseudorandom secret, in constant time).
+    fn decapsulate<'py>(
+        &self,
+        py: Python<'py>,
+        ciphertext: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let secret = self.inner.decapsulate(ciphertext).map_err(length_error)?;
+        Ok(PyBytes::new(py, &secret))
+    }
+}
+
+/// Encapsulates to an encoded sntrup761 public key: ``(ciphertext, shared_secret)``.
+#[pyfunction]
+fn sntrup761_encapsulate<'py>(
+    py: Python<'py>,
+    public_key: &[u8],
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let (ct, ss) = plait_ssh::sntrup761_encapsulate(public_key).map_err(length_error)?;
+    Ok((PyBytes::new(py, &ct), PyBytes::new(py, &ss)))
 }

@@ -11,7 +11,13 @@ mod compress;
 mod error;
 #[cfg(target_arch = "x86_64")]
 mod gcm;
+mod sntrup761;
 
+pub use self::sntrup761::{
+    sntrup761_encapsulate, sntrup761_encapsulate_seeded, Sntrup761KeyPair, SntrupLengthError,
+    SNTRUP761_CIPHERTEXT_SIZE, SNTRUP761_PUBLIC_KEY_SIZE, SNTRUP761_SECRET_KEY_SIZE,
+    SNTRUP761_SHARED_SECRET_SIZE,
+};
 pub use algo::{cipher_spec, mac_spec, CipherSpec, Keys, MacSpec, CIPHERS, MACS};
 pub use compress::{Deflater, Inflater};
 pub use error::{PacketError, REASON_COMPRESSION_ERROR, REASON_MAC_ERROR, REASON_PROTOCOL_ERROR};

@@ -3,12 +3,19 @@ derivation matches paramiko's, and bad public values are refused."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from types import SimpleNamespace
 
 import paramiko
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from plait._native import (
+    SNTRUP761_CIPHERTEXT_SIZE,
+    SNTRUP761_PUBLIC_KEY_SIZE,
+    Sntrup761KeyPair,
+    sntrup761_encapsulate,
+)
 from plait.conch.ssh.constants import DisconnectReason, Msg
 from plait.conch.ssh.dh_groups import MODP_GROUPS
 from plait.conch.ssh.errors import ProtocolError
@@ -199,12 +206,16 @@ def test_result_repr_hides_the_secret() -> None:
     assert cres.shared_secret.hex() not in repr(cres)
 
 
-def test_hybrid_mlkem_values_checked() -> None:
-    name = "mlkem768x25519-sha256"
+@pytest.mark.parametrize(("name", "kem_public"), [
+    ("mlkem768x25519-sha256", 1184),
+    ("sntrup761x25519-sha512", SNTRUP761_PUBLIC_KEY_SIZE),
+    ("sntrup761x25519-sha512@openssh.com", SNTRUP761_PUBLIC_KEY_SIZE),
+])
+def test_hybrid_values_checked(name: str, kem_public: int) -> None:
     _, sign = _signer()
     good = Reader(ClientKex(KEX_METHODS[name], CTX).start(), 1).string()
-    assert len(good) == 1184 + 32
-    for bad in (good[:-1], good + b"\0", good[:1184] + b"\0" * 32, b""):
+    assert len(good) == kem_public + 32
+    for bad in (good[:-1], good + b"\0", good[:kem_public] + b"\0" * 32, b""):
         server = ServerKex(KEX_METHODS[name], CTX, HOST_BLOB, sign)  # type: ignore[arg-type]
         with pytest.raises(ProtocolError) as info:
             server.receive(Writer(Msg.KEXDH_INIT).string(bad).getvalue())
@@ -220,3 +231,39 @@ def test_hybrid_secret_is_a_string_of_the_hash() -> None:
     cres, sres, _ = _run("mlkem768x25519-sha256")
     assert cres.shared_secret == sres.shared_secret
     assert cres.shared_secret[:4] == b"\0\0\0\x20" and len(cres.shared_secret) == 36
+
+
+SNTRUP = ("sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com")
+KAT_DIR = Path(__file__).resolve().parents[3] / "native" / "ssh" / "tests" / "data"
+
+
+@pytest.mark.parametrize("name", SNTRUP)
+def test_hybrid_sntrup_secret_is_sha512_of_both(name: str) -> None:
+    cres, sres, _ = _run(name)
+    assert KEX_METHODS[name].hash_name == "sha512"
+    assert cres.shared_secret == sres.shared_secret
+    assert cres.shared_secret[:4] == b"\0\0\0\x40" and len(cres.shared_secret) == 68
+    assert len(cres.exchange_hash) == 64
+
+
+def test_sntrup_forged_ciphertext_gives_another_secret() -> None:
+    # implicit rejection: no error, a different K, so the host signature check fails
+    pair = Sntrup761KeyPair()
+    ciphertext, secret = sntrup761_encapsulate(pair.public_bytes())
+    assert len(ciphertext) == SNTRUP761_CIPHERTEXT_SIZE and len(secret) == 32
+    assert pair.decapsulate(ciphertext) == secret
+    forged = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
+    assert pair.decapsulate(forged) != secret
+    with pytest.raises(ValueError, match="ciphertext must be 1039 bytes"):
+        pair.decapsulate(ciphertext[:-1])
+    with pytest.raises(ValueError, match="public key must be 1158 bytes"):
+        sntrup761_encapsulate(b"\0" * 10)
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_sntrup_known_answers(n: int) -> None:
+    # the NTRU Prime submission's KAT vectors (draft-josefsson-ntruprime-streamlined)
+    def unhex(kind: str) -> bytes:
+        return bytes.fromhex((KAT_DIR / f"kat{n}_{kind}.hex").read_text().strip())
+    pair = Sntrup761KeyPair.from_secret_bytes(unhex("sk"))
+    assert pair.decapsulate(unhex("ct")) == unhex("ss")

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from conch.peers import keygen
+from conch.peers import keygen, ssh_audit
 from plait.axiom.store import Store
 from plait.axiom.userbase import install_login_system
 from plait.conch.ssh import Key, SSHServerProcess, connect
+from plait.conch.ssh.kex import POST_QUANTUM_KEX
 from plait.conch.ssh.service import (
     DEFAULT_SSH_ENDPOINT,
     SSHService,
@@ -169,6 +170,50 @@ def test_host_keys_in_data_dir_offered(site: Site) -> None:
     on_disk = {(site.data / f"ssh_host_{k}_key.pub").read_text().split()[1]
                for k in ("ed25519", "rsa")}
     assert offered == on_disk
+
+
+def test_ssh_audit_no_failures_no_warnings(site: Site) -> None:
+    """ssh-audit against `plait serve` as installed: post-quantum kex only, so not even the
+    "does not provide protection against post-quantum attacks" warning."""
+    status, problems, report = ssh_audit(site.port)
+    assert problems == [], "\n".join(problems)
+    assert status == 0
+    offered = [e["algorithm"] for e in report["kex"]]
+    assert [a for a in offered if not a.startswith(("ext-info-", "kex-strict-"))] == \
+        list(POST_QUANTUM_KEX)
+
+
+def test_classic_kex_refused_by_default(site: Site) -> None:
+    base = ["ssh", "-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o",
+            "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+            "-i", str(site.key), "-p", str(site.port), "-v"]
+    r = subprocess.run([*base, "-o", "KexAlgorithms=curve25519-sha256", f"{USER}@127.0.0.1",
+                        "true"], capture_output=True, timeout=60, check=False)
+    assert r.returncode == 255
+    # whichever side notices first: ssh ("no matching key exchange method found") or the
+    # server's DISCONNECT (key exchange failed, reason 3)
+    assert re.search(rb"no matching key exchange method|disconnect.*: ?3:", r.stderr), r.stderr
+    # OpenSSH 9.2 (Debian 12) has no ML-KEM: it negotiates an sntrup761 hybrid by itself
+    r = subprocess.run([*base, f"{USER}@127.0.0.1", "true"], capture_output=True,
+                       timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    assert re.search(rb"kex: algorithm: (sntrup761x25519-sha512|mlkem768x25519-sha256)",
+                     r.stderr), [line for line in r.stderr.splitlines() if b"kex" in line]
+
+
+def test_classic_kex_attribute(tmp_path: Path) -> None:
+    store = Store(tmp_path / "site.axiom")
+    try:
+        SSHServiceMaker().install(store, "tcp:0:interface=127.0.0.1")
+        service = store.find_first(SSHService)
+        assert service is not None and service.classic_kex is False
+        assert tuple(service.transport_config().kex_algorithms) == POST_QUANTUM_KEX
+        service.classic_kex = True
+        kex = tuple(service.transport_config().kex_algorithms)
+        assert kex[:3] == POST_QUANTUM_KEX and "curve25519-sha256" in kex
+        assert "diffie-hellman-group14-sha256" not in kex    # still hardened
+    finally:
+        store.close()
 
 
 def test_host_keys_created_once_and_reused(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """SSH key exchange methods: the messages, the exchange hash H and the key derivation.
 
 mlkem768x25519-sha256 (post-quantum hybrid, draft-ietf-sshm-mlkem-hybrid-kex),
-curve25519-sha256 (RFC 8731), ecdh-sha2-nistp256/384/521 (RFC 5656),
+sntrup761x25519-sha512 (and its @openssh.com name; the KEM is native, see
+``plait._native.Sntrup761KeyPair``), curve25519-sha256 (RFC 8731), ecdh-sha2-nistp256/384/521 (RFC 5656),
 diffie-hellman-group14-sha256 and group16-sha512 (RFC 8268) and
 diffie-hellman-group-exchange-sha256 (RFC 4419). The transport makes a :class:`ClientKex`
 or :class:`ServerKex` per exchange and feeds it the kex messages (30..34); it gets back
@@ -21,15 +22,33 @@ from cryptography.hazmat.primitives.asymmetric import dh, ec, mlkem, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.utils import CryptographyDeprecationWarning
 
+from plait._native import (
+    SNTRUP761_CIPHERTEXT_SIZE,
+    SNTRUP761_PUBLIC_KEY_SIZE,
+    Sntrup761KeyPair,
+    sntrup761_encapsulate,
+)
+
 from .constants import KEX_DH_GEX_GROUP, DisconnectReason, Msg
 from .dh_groups import GENERATOR, MODP_GROUPS
 from .errors import ProtocolError
 from .wire import Reader, Writer, mpint, string
 
 __all__ = [
-    "GEX_MAX", "GEX_MIN", "GEX_PREFERRED", "KEX_METHODS", "ClientKex", "KexContext",
-    "KexMethod", "KexResult", "ServerKex", "derive_key", "exchange_hash_dh",
-    "exchange_hash_ecdh", "exchange_hash_gex",
+    "GEX_MAX",
+    "GEX_MIN",
+    "GEX_PREFERRED",
+    "KEX_METHODS",
+    "POST_QUANTUM_KEX",
+    "ClientKex",
+    "KexContext",
+    "KexMethod",
+    "KexResult",
+    "ServerKex",
+    "derive_key",
+    "exchange_hash_dh",
+    "exchange_hash_ecdh",
+    "exchange_hash_gex",
 ]
 
 GEX_MIN = 2048          # the client refuses a smaller group, the server never offers one
@@ -48,13 +67,16 @@ class KexMethod:
     hash_name: str          # hashlib name
     curve: type[ec.EllipticCurve] | None = None
     group_bits: int = 0     # for "dh"
+    kem: str = ""           # for "hybrid": "mlkem768" | "sntrup761"
 
     def hash(self, data: bytes) -> bytes:
         return hashlib.new(self.hash_name, data).digest()
 
 
 KEX_METHODS: dict[str, KexMethod] = {m.name: m for m in (
-    KexMethod("mlkem768x25519-sha256", "hybrid", "sha256"),
+    KexMethod("mlkem768x25519-sha256", "hybrid", "sha256", kem="mlkem768"),
+    KexMethod("sntrup761x25519-sha512", "hybrid", "sha512", kem="sntrup761"),
+    KexMethod("sntrup761x25519-sha512@openssh.com", "hybrid", "sha512", kem="sntrup761"),
     KexMethod("curve25519-sha256", "x25519", "sha256"),
     KexMethod("curve25519-sha256@libssh.org", "x25519", "sha256"),
     KexMethod("ecdh-sha2-nistp256", "ecdh", "sha256", ec.SECP256R1),
@@ -64,6 +86,9 @@ KEX_METHODS: dict[str, KexMethod] = {m.name: m for m in (
     KexMethod("diffie-hellman-group16-sha512", "dh", "sha512", group_bits=4096),
     KexMethod("diffie-hellman-group14-sha256", "dh", "sha256", group_bits=2048),
 )}
+
+# The methods whose secret survives a quantum computer (ssh-audit warns about the others).
+POST_QUANTUM_KEX = tuple(m.name for m in KEX_METHODS.values() if m.kind == "hybrid")
 
 
 @dataclass(frozen=True)
@@ -143,11 +168,17 @@ class _Ephemeral:
         self._ec: ec.EllipticCurvePrivateKey | None = None
         self._dh: dh.DHPrivateKey | None = None
         self._mlkem: mlkem.MLKEM768PrivateKey | None = None
+        self._sntrup: Sntrup761KeyPair | None = None
         if method.kind == "hybrid":
-            self._mlkem = mlkem.MLKEM768PrivateKey.generate()
             self._x25519 = x25519.X25519PrivateKey.generate()
-            self.public_bytes = self._mlkem.public_key().public_bytes_raw() + \
-                self._x25519.public_key().public_bytes_raw()
+            self.public_bytes = self._x25519.public_key().public_bytes_raw()
+            if method.kem == "sntrup761":
+                self._sntrup = Sntrup761KeyPair()
+                self.public_bytes = self._sntrup.public_bytes() + self.public_bytes
+            else:
+                self._mlkem = mlkem.MLKEM768PrivateKey.generate()
+                self.public_bytes = self._mlkem.public_key().public_bytes_raw() + \
+                    self.public_bytes
         elif method.kind == "x25519":
             self._x25519 = x25519.X25519PrivateKey.generate()
             self.public_bytes = self._x25519.public_key().public_bytes_raw()
@@ -176,29 +207,45 @@ class _Ephemeral:
         return secret
 
     def hybrid_encapsulate(self, c_init: bytes) -> tuple[bytes, bytes]:
-        """Server: (S_REPLY, K as a string) from the client's ML-KEM key || X25519 key."""
-        if len(c_init) != MLKEM768_PUBLIC + 32:
+        """Server: (S_REPLY, K as a string) from the client's KEM public key || X25519
+        key; S_REPLY is the KEM ciphertext || the server's X25519 key, and K is
+        HASH(kem secret || x25519 secret) as OpenSSH computes it."""
+        kem_public = SNTRUP761_PUBLIC_KEY_SIZE if self.method.kem == "sntrup761" \
+            else MLKEM768_PUBLIC
+        if len(c_init) != kem_public + 32:
             raise _fail(f"hybrid client value of {len(c_init)} bytes")
-        try:
-            pq_key = mlkem.MLKEM768PublicKey.from_public_bytes(c_init[:MLKEM768_PUBLIC])
-            pq_secret, ciphertext = pq_key.encapsulate()
-        except ValueError:
-            raise _fail("bad ML-KEM-768 public key") from None
-        secret = self._x25519_secret(c_init[MLKEM768_PUBLIC:])
+        if self.method.kem == "sntrup761":
+            ciphertext, pq_secret = sntrup761_encapsulate(c_init[:kem_public])
+        else:
+            try:
+                pq_key = mlkem.MLKEM768PublicKey.from_public_bytes(c_init[:kem_public])
+                pq_secret, ciphertext = pq_key.encapsulate()
+            except ValueError:
+                raise _fail("bad ML-KEM-768 public key") from None
+        secret = self._x25519_secret(c_init[kem_public:])
         assert self._x25519 is not None
         reply = ciphertext + self._x25519.public_key().public_bytes_raw()
         return reply, string(self.method.hash(pq_secret + secret))
 
     def hybrid_decapsulate(self, s_reply: bytes) -> bytes:
-        """Client: K (as a string) from the server's ML-KEM ciphertext || X25519 key."""
-        if len(s_reply) != MLKEM768_CIPHERTEXT + 32:
-            raise _fail(f"hybrid server value of {len(s_reply)} bytes")
-        assert self._mlkem is not None
-        try:
-            pq_secret = self._mlkem.decapsulate(s_reply[:MLKEM768_CIPHERTEXT])
-        except ValueError:
-            raise _fail("bad ML-KEM-768 ciphertext") from None
-        secret = self._x25519_secret(s_reply[MLKEM768_CIPHERTEXT:])
+        """Client: K (as a string) from the server's KEM ciphertext || X25519 key."""
+        if self._sntrup is not None:
+            size = SNTRUP761_CIPHERTEXT_SIZE
+            if len(s_reply) != size + 32:
+                raise _fail(f"hybrid server value of {len(s_reply)} bytes")
+            # a forged ciphertext gives a pseudorandom secret (implicit rejection), which
+            # then fails the host key signature check like any other wrong K
+            pq_secret = self._sntrup.decapsulate(s_reply[:size])
+        else:
+            size = MLKEM768_CIPHERTEXT
+            if len(s_reply) != size + 32:
+                raise _fail(f"hybrid server value of {len(s_reply)} bytes")
+            assert self._mlkem is not None
+            try:
+                pq_secret = self._mlkem.decapsulate(s_reply[:size])
+            except ValueError:
+                raise _fail("bad ML-KEM-768 ciphertext") from None
+        secret = self._x25519_secret(s_reply[size:])
         return string(self.method.hash(pq_secret + secret))
 
     def shared_bytes(self, peer: bytes) -> bytes:

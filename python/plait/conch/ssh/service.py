@@ -10,7 +10,13 @@ the first start, mode 0600, and reused after. Users are the store's
 holds (``LoginAccount.add_ssh_key``) or lists in the authorized_keys file
 ``DATA/ssh-authorized-keys/<address>`` (lines with options the session would have to enforce
 are skipped). Each user's directory is ``DATA/ssh-homes/<address>``,
-created 0700 on first use; the shell starts there and SFTP is confined to it::
+created 0700 on first use; the shell starts there and SFTP is confined to it.
+
+Key exchange is post-quantum only by default (mlkem768x25519-sha256,
+sntrup761x25519-sha512 and its @openssh.com name): a recorded session cannot be decrypted
+later by a quantum computer, and ssh-audit has nothing to warn about. OpenSSH 8.5 and later
+connect; for older clients (paramiko, asyncssh without liboqs, OpenSSH < 8.5) set the item's
+``classic_kex`` to True, which adds curve25519 and the 3072+-bit DH groups after them::
 
     axiomatic -d DATA/site.axiom userbase create u@example.test
     ssh -p 2222 u@example.test@127.0.0.1
@@ -25,11 +31,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from plait.axiom.attributes import inmemory, integer, text
+from plait.axiom.attributes import boolean, inmemory, integer, text
 from plait.axiom.dependency import install_on
-from plait.axiom.item import Item
+from plait.axiom.item import Item, declare_legacy_item
 from plait.axiom.service import IService
 from plait.axiom.store import Store
+from plait.axiom.upgrade import register_attribute_copying_upgrader
 from plait.axiom.userbase import LoginSystem, account_for_store, install_login_system
 from plait.core.cred import Portal, SSHPublicKey, UnauthorizedLogin, ValidPublicKey
 from plait.core.endpoints import server_endpoint
@@ -37,6 +44,7 @@ from plait.core.endpoints import server_endpoint
 from .authorized_keys import AuthorizedKey, AuthorizedKeysChecker, KeyOptions
 from .keys import Key
 from .server import SSHServer, SSHServerSession, listen
+from .transport import TransportConfig
 
 __all__ = ["DEFAULT_SESSION_FACTORY", "DEFAULT_SSH_ENDPOINT", "HOST_KEY_TYPES", "SSHService",
            "SSHServiceMaker", "UserbaseKeys", "load_or_create_host_keys",
@@ -172,10 +180,16 @@ def listen_address(description: str) -> tuple[str, int]:
 
 
 class SSHService(Item):
-    """Serves SSH at ``description`` for the store's userbase."""
+    """Serves SSH at ``description`` for the store's userbase.
+
+    ``classic_kex`` (default False): also offer curve25519-sha256 (and @libssh.org),
+    diffie-hellman-group-exchange-sha256 and diffie-hellman-group16-sha512 after the
+    post-quantum methods, for clients that have none of those (OpenSSH before 8.5,
+    paramiko, asyncssh without liboqs). ssh-audit then warns about each of them.
+    ``axiomatic`` or a program sets it; the next start uses it."""
 
     type_name = "plait_conch_ssh_service"
-    schema_version = 1
+    schema_version = 2
 
     powerup_interfaces = [IService]
 
@@ -186,6 +200,8 @@ class SSHService(Item):
                                "(avatar, *, user, home)")
     max_attempts = integer(default=6, allow_none=False, doc="authentication tries")
     grace_time = integer(default=120, allow_none=False, doc="seconds to log in")
+    classic_kex = boolean(default=False, allow_none=False,
+                          doc="also offer non-post-quantum key exchange (old clients)")
     server = inmemory()
 
     def check(self) -> None:
@@ -227,7 +243,11 @@ class SSHService(Item):
             host, port, server_host_keys=keys, portal=self.portal(),
             session_factory=lambda avatar: self._session(factory, avatar),
             max_attempts=self.max_attempts, grace_time=float(self.grace_time),
-            auth_methods=("publickey", "password"))
+            auth_methods=("publickey", "password"), config=self.transport_config())
+
+    def transport_config(self) -> TransportConfig:
+        """The hardened server algorithms; post-quantum kex only unless ``classic_kex``."""
+        return TransportConfig.hardened(post_quantum_only=not self.classic_kex)
 
     async def stop(self) -> None:
         server: SSHServer | None = self.server
@@ -248,6 +268,17 @@ class SSHService(Item):
 
     def __repr__(self) -> str:
         return f"<SSHService {self.store_id} {self.description!r}>"
+
+
+declare_legacy_item(SSHService.type_name, 1, {
+    "name": text(allow_none=True, default="ssh"),
+    "description": text(allow_none=False, default=DEFAULT_SSH_ENDPOINT),
+    "session_factory": text(allow_none=False, default=DEFAULT_SESSION_FACTORY),
+    "max_attempts": integer(default=6, allow_none=False),
+    "grace_time": integer(default=120, allow_none=False),
+})
+# version 2 added classic_kex (False: the stores made before it get post-quantum only)
+register_attribute_copying_upgrader(SSHService, 1, 2)
 
 
 class SSHServiceMaker:

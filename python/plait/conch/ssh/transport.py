@@ -23,6 +23,7 @@ from .kex import (
     GEX_MIN,
     GEX_PREFERRED,
     KEX_METHODS,
+    POST_QUANTUM_KEX,
     ClientKex,
     KexContext,
     KexResult,
@@ -59,7 +60,9 @@ class TransportConfig:
     """Algorithm preferences (first is preferred) and the limits of the transport."""
 
     kex_algorithms: Sequence[str] = (
-        "mlkem768x25519-sha256", "curve25519-sha256", "curve25519-sha256@libssh.org",
+        "mlkem768x25519-sha256", "sntrup761x25519-sha512",
+        "sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
+        "curve25519-sha256@libssh.org",
         "ecdh-sha2-nistp256",
         "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256",
         "diffie-hellman-group16-sha512", "diffie-hellman-group14-sha256")
@@ -87,15 +90,22 @@ class TransportConfig:
     gex_server_min: int = GEX_MIN       # server: the smallest group it offers
 
     @classmethod
-    def hardened(cls, **overrides: object) -> TransportConfig:
+    def hardened(cls, *, post_quantum_only: bool = False,
+                 **overrides: object) -> TransportConfig:
         """The server default of :func:`~plait.conch.ssh.server.listen`: no NIST curves
         (ECDH or ECDSA host keys), no 2048-bit groups, encrypt-then-MAC only (what ssh-audit
-        recommends; every OpenSSH since 7.4 connects with it)."""
+        recommends; every OpenSSH since 7.4 connects with it).
+
+        Post-quantum hybrids come first; curve25519 and 3072+-bit groups stay as fallbacks
+        because library servers are reached by clients without them (paramiko, asyncssh
+        without liboqs, OpenSSH before 8.5). ``post_quantum_only`` drops the fallbacks
+        (what ``plait serve`` uses: ssh-audit then warns about nothing; OpenSSH 8.5+
+        connects)."""
+        kex = POST_QUANTUM_KEX if post_quantum_only else POST_QUANTUM_KEX + (
+            "curve25519-sha256", "curve25519-sha256@libssh.org",
+            "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512")
         values: dict[str, object] = {
-            "kex_algorithms": ("mlkem768x25519-sha256", "curve25519-sha256",
-                               "curve25519-sha256@libssh.org",
-                               "diffie-hellman-group-exchange-sha256",
-                               "diffie-hellman-group16-sha512"),
+            "kex_algorithms": kex,
             "host_key_algorithms": ("ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"),
             "macs": ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com"),
             "gex_server_min": 3072,
