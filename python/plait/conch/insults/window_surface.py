@@ -166,12 +166,10 @@ class Surface:
         self.width = width
         self.height = height
         self.rows: list[list[Cell]] = [[BLANK] * width for _ in range(height)]
-        self.x = 0
-        self.y = 0
+        # the pen, shared by every region as a terminal's is: style and character sets
         self.style = DEFAULT_STYLE
         self.charsets = [False, False]  # G0, G1: True when DEC line drawing
         self.shifted = False  # SO selects G1
-        self._saved: tuple[int, int, Style, list[bool], bool] | None = None
 
     def cell(self, column: int, line: int) -> Cell:
         return self.rows[line][column]
@@ -206,27 +204,21 @@ class Surface:
         """Copy a cell (from another surface) as it is."""
         self.rows[line][column] = cell
 
-    def save(self) -> None:
-        self._saved = (self.x, self.y, self.style, list(self.charsets), self.shifted)
-
-    def restore(self) -> None:
-        if self._saved is None:
-            self.x = self.y = 0
-            self.style = DEFAULT_STYLE
-            return
-        self.x, self.y, self.style, charsets, self.shifted = self._saved
-        self.charsets = list(charsets)
 
 
 class Region:
     """A clipped, offset painter onto a ``Surface``: what ``Widget.render`` draws with.
 
     Its methods are the drawing subset of the ``Terminal`` interface; coordinates are
-    relative to the region and nothing is drawn outside it.
+    relative to the region and nothing is drawn outside it.  Each region has its own
+    cursor (starting at its top left); the style and character sets are the surface's.
     """
 
     def __init__(self, surface: Surface, left: int, top: int, width: int, height: int) -> None:
         self.surface = surface
+        self.x = left  # the cursor, in surface coordinates
+        self.y = top
+        self._saved: tuple[int, int, Style, list[bool], bool] | None = None
         self.left = left
         self.top = top
         self.width = max(0, width)
@@ -246,23 +238,31 @@ class Region:
     # -- cursor -------------------------------------------------------------------
 
     def cursor_position(self, column: int, line: int) -> None:
-        self.surface.x = self.left + max(0, min(self.width, column))
-        self.surface.y = self.top + max(0, min(self.height, line))
+        self.x = self.left + max(0, min(self.width, column))
+        self.y = self.top + max(0, min(self.height, line))
 
     def cursor_home(self) -> None:
         self.cursor_position(0, 0)
 
     def cursor_forward(self, n: int = 1) -> None:
-        self.surface.x += n
+        self.x = min(self.left + self.width, self.x + n)
 
     def cursor_backward(self, n: int = 1) -> None:
-        self.surface.x = max(self.left, self.surface.x - n)
+        self.x = max(self.left, self.x - n)
 
     def save_cursor(self) -> None:
-        self.surface.save()
+        """Save the cursor with the style and character sets (as DECSC does)."""
+        surface = self.surface
+        self._saved = (self.x, self.y, surface.style, list(surface.charsets), surface.shifted)
 
     def restore_cursor(self) -> None:
-        self.surface.restore()
+        surface = self.surface
+        if self._saved is None:
+            self.x, self.y = self.left, self.top
+            surface.style = DEFAULT_STYLE
+            return
+        self.x, self.y, surface.style, charsets, surface.shifted = self._saved
+        surface.charsets = list(charsets)
 
     # -- attributes -----------------------------------------------------------------
 
@@ -292,8 +292,8 @@ class Region:
         drawing = surface.charsets[G1 if surface.shifted else G0]
         for char in text:
             if char == "\n":
-                surface.x = self.left
-                surface.y += 1
+                self.x = self.left
+                self.y += 1
                 continue
             if char == "\t":
                 char = " "
@@ -304,13 +304,13 @@ class Region:
             width = char_width(char)
             if width == 0:
                 continue
-            x, y = surface.x, surface.y
+            x, y = self.x, self.y
             if self._y0 <= y < self._y1 and self._x0 <= x < self._x1:
                 if width == 2 and x + 1 >= self._x1:
                     surface.put(x, y, " ", surface.style)
                 else:
                     surface.put(x, y, char, surface.style, wide=width == 2)
-            surface.x = x + width
+            self.x = x + width
 
     def fill(self, char: str = " ") -> None:
         """Paint every cell of the region with ``char`` in the current style."""
@@ -321,15 +321,15 @@ class Region:
 
     def erase_to_line_end(self) -> None:
         surface = self.surface
-        if self._y0 <= surface.y < self._y1:
-            for x in range(max(surface.x, self._x0), self._x1):
-                surface.put(x, surface.y, " ", surface.style)
+        if self._y0 <= self.y < self._y1:
+            for x in range(max(self.x, self._x0), self._x1):
+                surface.put(x, self.y, " ", surface.style)
 
     def erase_line(self) -> None:
         surface = self.surface
-        if self._y0 <= surface.y < self._y1:
+        if self._y0 <= self.y < self._y1:
             for x in range(self._x0, self._x1):
-                surface.put(x, surface.y, " ", surface.style)
+                surface.put(x, self.y, " ", surface.style)
 
     def erase_display(self) -> None:
         self.fill(" ")
