@@ -9,6 +9,7 @@ as an escape sequence to a real terminal). Coordinates are 0-based ``(column, li
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 # ANSI modes (SM/RM), Twisted's ``modes``
@@ -122,6 +123,29 @@ class Terminal(Protocol):
     def unhandled_control_sequence(self, seq: bytes) -> None: ...
 
 
+Colour = int | tuple[int, int, int] | None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One character cell of a screen: the character and how it is drawn.
+
+    Colours are ``None`` (the terminal's default), an index 0-255 (0-7 the ANSI colours,
+    8-15 their bright forms, 16-255 xterm's palette) or an ``(r, g, b)`` truecolour.
+    """
+
+    char: str = " "
+    bold: bool = False
+    dim: bool = False
+    italic: bool = False
+    underline: bool = False
+    blink: bool = False
+    reverse: bool = False
+    invisible: bool = False
+    fg: Colour = None
+    bg: Colour = None
+
+
 __all__ = [
     "ALT_SCREEN",
     "ALT_SCREEN_SAVE",
@@ -163,5 +187,8 @@ __all__ = [
     "UNDERLINE",
     "WHITE",
     "YELLOW",
+    "Cell",
+    "Colour",
     "Terminal",
 ]
+
