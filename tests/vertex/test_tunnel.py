@@ -164,3 +164,22 @@ async def test_check_refuses_a_stream() -> None:
     assert seen == []
     exposer.close()
     target.close()
+
+
+async def test_bad_frame_ends_the_stream() -> None:
+    target, seen = await start_target()
+    loop = asyncio.get_running_loop()
+    exposer = await loop.create_server(expose_factory("127.0.0.1", port(target)),
+                                       "127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port(exposer))
+    writer.write(b"\x07\x00\x00\x00\x01x")  # frame type 7 does not exist
+    try:
+        assert await reader.read() == b""
+    except ConnectionResetError:
+        pass
+    writer.close()
+    exposer.close()
+    await exposer.wait_closed()
+    target.close()
+    await target.wait_closed()
+    assert seen in ([], [b""])  # the target saw at most an empty, closed connection

@@ -5,7 +5,8 @@ port (only ports the user exposed: a peer cannot pick arbitrary targets).  The o
 listens on a local TCP port and, per accepted connection, opens a stream to the peer.  Bytes
 flow both ways with backpressure (a side that cannot keep up pauses the other's reading) and
 half-close: an EOF on one side becomes ``write_eof`` on the other, and the pair closes once
-both directions have ended.
+both directions have ended.  On the carried stream data and EOF travel as small frames
+(``FramedPipe``), because a Q2Q stream is TLS, which cannot half-close by itself.
 
 The transport-neutral pieces are here (``Pipe``, ``splice``, ``TunnelListener``,
 ``expose_factory``); the CLI supplies a function that opens a Q2Q stream.
@@ -15,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections.abc import Awaitable, Callable
 from typing import cast
 
 __all__ = [
+    "MAX_FRAME",
     "MAX_PENDING",
+    "FramedPipe",
     "Pipe",
     "TunnelListener",
     "expose_factory",
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 #: Bytes a pipe holds for its partner before it is linked (or while the partner's transport
 #: is not writable yet); past it, reading pauses.
 MAX_PENDING = 256 * 1024
+#: Largest data frame on the carried stream.
+MAX_FRAME = 64 * 1024
 #: Seconds to wait for the far side of a new tunnel connection.
 CONNECT_TIMEOUT = 30.0
 
@@ -66,10 +72,23 @@ class Pipe(asyncio.Protocol):
         if not self.connected.done():
             self.connected.set_result(None)
 
+    # -- what the partner calls to write to this side ---------------------------------------
+    def send(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(data)
+
+    def send_eof(self) -> bool:
+        """Half-close towards this side; False if this transport cannot."""
+        assert self.transport is not None
+        if not self.transport.can_write_eof():
+            return False
+        self.transport.write_eof()
+        return True
+
     def data_received(self, data: bytes) -> None:
         partner = self.partner
         if partner is not None and partner.transport is not None:
-            partner.transport.write(data)
+            partner.send(data)
             return
         self.pending.append(data)
         self.pending_size += len(data)
@@ -117,17 +136,16 @@ class Pipe(asyncio.Protocol):
 
     def _forward_eof(self, partner: Pipe) -> None:
         assert partner.transport is not None
-        if partner.eof or not partner.transport.can_write_eof():
+        if partner.eof or not partner.send_eof():
             partner.transport.close()  # both directions done, or no half-close to offer
             if self.transport is not None:
                 self.transport.close()
-        else:
-            partner.transport.write_eof()
 
     def flush_to(self, partner: Pipe) -> None:
         assert partner.transport is not None
         if self.pending:
-            partner.transport.writelines(self.pending)
+            for chunk in self.pending:
+                partner.send(chunk)
             self.pending.clear()
             self.pending_size = 0
         self._resume_reading()
@@ -138,6 +156,56 @@ class Pipe(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+class FramedPipe(Pipe):
+    """The carried end: data and EOF travel as frames (type, length, payload), so half-close
+    crosses transports that cannot half-close themselves (a TLS stream, a relayed channel).
+    A raw EOF, a bad frame type or an oversized frame ends the stream."""
+
+    _HEADER = struct.Struct("!BI")
+    DATA, EOF = 0, 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffer = bytearray()
+
+    def send(self, data: bytes) -> None:
+        assert self.transport is not None
+        view = memoryview(data)
+        for start in range(0, len(view), MAX_FRAME):
+            chunk = view[start : start + MAX_FRAME]
+            self.transport.writelines([self._HEADER.pack(self.DATA, len(chunk)), chunk])
+
+    def send_eof(self) -> bool:
+        assert self.transport is not None
+        self.transport.write(self._HEADER.pack(self.EOF, 0))
+        return True
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        header = self._HEADER
+        while len(self._buffer) >= header.size:
+            kind, length = header.unpack_from(self._buffer)
+            if kind not in (self.DATA, self.EOF) or length > MAX_FRAME or (
+                    kind == self.EOF and length):
+                log.warning("tunnel: bad frame (type %d, %d bytes); closing", kind, length)
+                self._buffer.clear()
+                self.close()
+                return
+            if len(self._buffer) < header.size + length:
+                return
+            payload = bytes(self._buffer[header.size : header.size + length])
+            del self._buffer[: header.size + length]
+            if kind == self.EOF:
+                super().eof_received()
+            elif payload:
+                super().data_received(payload)
+
+    def eof_received(self) -> bool | None:
+        if not self.eof:
+            super().eof_received()
+        return False  # the carrier itself ended: nothing more can come either way
 
 
 def splice(a: Pipe, b: Pipe) -> None:
@@ -162,7 +230,7 @@ def expose_factory(host: str, port: int, *, on_error: Callable[[str], None] | No
     may refuse a stream by returning a reason (it sees the stream's transport)."""
 
     def factory() -> Pipe:
-        far = Pipe()
+        far = FramedPipe()
         loop = asyncio.get_running_loop()
 
         async def attach() -> None:
@@ -231,7 +299,7 @@ class TunnelListener:
 
     async def _attach(self, near: Pipe) -> None:
         try:
-            _, far = await asyncio.wait_for(self.opener(Pipe), CONNECT_TIMEOUT)
+            _, far = await asyncio.wait_for(self.opener(FramedPipe), CONNECT_TIMEOUT)
         except Exception as e:  # noqa: BLE001 - any failure to reach the peer ends this connection only
             if self.on_error is not None:
                 self.on_error(f"tunnel connection failed: {e}")
