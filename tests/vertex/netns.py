@@ -45,13 +45,16 @@ _PREFIX = "vxlab"
 _NAME = re.compile(rf"{_PREFIX}(\d+)x\d+-")
 _counter = itertools.count()
 
-NAT_RULES = """
+NAT_TABLE = """
 table ip lab_nat {
     chain post {
         type nat hook postrouting priority srcnat; policy accept;
         oifname "wan" masquerade
     }
 }
+"""
+
+FILTER_TABLE = """
 table ip lab_filter {
     chain lab_fwd {
         type filter hook forward priority filter; policy drop;
@@ -133,6 +136,9 @@ class NatLab:
     tag: str = field(default_factory=lambda: f"{_PREFIX}{os.getpid()}x{next(_counter)}")
     names: dict[str, str] = field(default_factory=dict)
     processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    popens: list[subprocess.Popen[str]] = field(default_factory=list)
+    _loss: int = 0
+    _rate: int | None = None
 
     def ns(self, role: str) -> str:
         return self.names[role]
@@ -192,7 +198,7 @@ class NatLab:
                 ns.addr("add", index=eth, address=PEER_IP[peer], prefixlen=24)
                 ns.link("set", index=eth, state="up")
                 ns.route("add", dst="default", gateway=LAN_GATEWAY[nat])
-            self.nft(nat, NAT_RULES)
+            self.nft(nat, NAT_TABLE + FILTER_TABLE)
         self.nft("pub", PUB_RULES)
 
     def sysctl(self, role: str, key: str, value: str) -> None:
@@ -211,18 +217,73 @@ class NatLab:
         established-connection rule, so a hole punched earlier does not help either)."""
         self.nft(nat, "insert rule ip lab_filter lab_fwd meta l4proto udp drop\n")
 
+    def reset_filter(self, nat: str) -> None:
+        """Undo ``block_udp``: the NAT's filter as first built."""
+        self.nft(nat, "delete table ip lab_filter\n" + FILTER_TABLE)
+
     def set_loss(self, percent: int) -> None:
         """Drop ``percent`` % of the UDP datagrams between the NATs (the PTCP path), at random
         with nft ``numgen random mod 100 < N``.  0 removes the loss."""
         if not 0 <= percent <= 100:
             raise ValueError("loss is a percentage")
+        self._loss = percent
+        self._apply_pub()
+
+    def set_rate(self, kbytes_per_second: int | None) -> None:
+        """Police the UDP between the NATs to this rate (None: unlimited), so a transfer
+        lasts long enough for something to happen during it."""
+        self._rate = kbytes_per_second
+        self._apply_pub()
+
+    def _apply_pub(self) -> None:
         script = "flush chain ip lab_pub lab_fwd\n"
-        if percent:
-            script += f"add rule ip lab_pub lab_fwd meta l4proto udp numgen random mod 100 < {percent} drop\n"
+        if self._loss:
+            script += ("add rule ip lab_pub lab_fwd meta l4proto udp "
+                       f"numgen random mod 100 < {self._loss} counter drop\n")
+        if self._rate:
+            script += ("add rule ip lab_pub lab_fwd meta l4proto udp limit rate over "
+                       f"{self._rate} kbytes/second burst 64 kbytes drop\n")
         self.nft("pub", script)
 
-    def counters(self, role: str) -> str:
-        return self.ruleset(role)
+    def dropped(self) -> int:
+        """Datagrams the loss rule has dropped so far (proof the loss was applied)."""
+        found = re.search(r"numgen random mod 100 < \d+ counter packets (\d+)",
+                          self.ruleset("pub"))
+        return int(found.group(1)) if found else 0
+
+    # -- processes, synchronously (tests that need no event loop) ---------------------------
+    def popen(self, role: str, *argv: str, stdin: int | None = subprocess.DEVNULL
+              ) -> subprocess.Popen[str]:
+        """Start ``argv`` in ``role``'s namespace; ``close`` kills it if still running."""
+        proc = subprocess.Popen(self.exec_args(role, *argv), stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.popens.append(proc)
+        return proc
+
+    def run_sync(self, role: str, *argv: str, timeout: float, stdin: str | None = None
+                 ) -> subprocess.CompletedProcess[str]:
+        """Run to completion (killed and TimeoutExpired past ``timeout`` seconds)."""
+        proc = self.popen(role, *argv, stdin=subprocess.PIPE if stdin is not None
+                          else subprocess.DEVNULL)
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.finish(proc)
+            raise
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    @staticmethod
+    def finish(proc: subprocess.Popen[str], grace: float = 5.0) -> tuple[str, str]:
+        """SIGTERM (then SIGKILL) one process we started, by PID; its remaining output."""
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+        try:
+            return proc.communicate(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            return proc.communicate()
 
     # -- processes --------------------------------------------------------------------------
     def exec_args(self, role: str, *argv: str) -> list[str]:
@@ -276,6 +337,11 @@ class NatLab:
             if proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(proc.pid, signal.SIGKILL)
+        for popen in self.popens:
+            if popen.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(popen.pid, signal.SIGKILL)
+                popen.wait()
 
     def remove_namespaces(self) -> None:
         from pyroute2 import netns

@@ -8,8 +8,14 @@ traffic, private addresses unreachable); the rest run the real programs in it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+import re
+import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +134,101 @@ else:
     out_b, _ = await asyncio.wait_for(b.communicate(), PROBE_TIMEOUT)
     assert out_a.decode().split() == ["punch", "from", "b", PUBLIC_IP["nat_b"]]
     assert out_b.decode().split() == ["punch", "from", "a", PUBLIC_IP["nat_a"]]
+
+
+# -- `vertex send` between the two peers -------------------------------------------------------
+
+VERTEX = [PY, "-m", "plait.vertex.cli"]
+IDENTITY = str(Path(__file__).parent / "identity_process.py")
+ATTACKER = str(Path(__file__).parent / "attacker.py")
+SERVER = f"{SERVER_IP}:8788"
+#: Seconds one `vertex` command may take in the lab (a transfer here lasts a few seconds).
+VERTEX_TIMEOUT = 180.0
+USERS = {"peer_a": "alice", "peer_b": "bob"}
+
+
+@dataclass
+class World:
+    lab: NatLab
+    tmp: Path
+
+    def certs(self, role: str) -> str:
+        return str(self.tmp / f"certs-{USERS[role]}")
+
+    def vertex(self, role: str, *args: str, stdin: str | None = None
+               ) -> subprocess.CompletedProcess[str]:
+        return self.lab.run_sync(role, *VERTEX, *args, "--certs", self.certs(role),
+                                 "--server", SERVER, timeout=VERTEX_TIMEOUT, stdin=stdin)
+
+    def receiver(self, inbox: Path) -> subprocess.Popen[str]:
+        """``vertex receive --once`` as bob, on peer_b; returns once it is listening."""
+        proc = self.lab.popen("peer_b", *VERTEX, "receive", "--once", "--dir", str(inbox),
+                              "--certs", self.certs("peer_b"), "--server", SERVER,
+                              "--bind", PEER_IP["peer_b"], "--progress", "never")
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert banner.startswith("receiving files for bob@example.test"), \
+            self.lab.finish(proc)
+        return proc
+
+    def send(self, path: Path, *extra: str) -> tuple[str, subprocess.CompletedProcess[str]]:
+        """``vertex send`` as alice, from peer_a, to bob; returns the method used."""
+        sent = self.vertex("peer_a", "send", str(path), "bob@example.test",
+                           "--progress", "always", *extra)
+        assert sent.returncode == 0, sent.stderr
+        found = re.search(r"^sent .* via (\S+) in", sent.stdout, re.MULTILINE)
+        assert found, sent.stdout
+        return found.group(1), sent
+
+    def transfer(self, size: int, *extra: str) -> tuple[str, str]:
+        """Send ``size`` random bytes to bob; check what arrived byte for byte; the method."""
+        name = f"data-{size}-{os.urandom(4).hex()}.bin"
+        src = self.tmp / name
+        data = os.urandom(size)
+        src.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        inbox = self.tmp / f"inbox-{name}"
+        inbox.mkdir()
+        receiver = self.receiver(inbox)
+        try:
+            method, sent = self.send(src, *extra)
+            assert f"sha256 {digest} verified by the receiver" in sent.stdout
+            assert receiver.wait(VERTEX_TIMEOUT) == 0
+        finally:
+            out, err = self.lab.finish(receiver)
+        assert f"received {name} ({size} bytes) from alice@example.test via {method}" in out, err
+        assert hashlib.sha256((inbox / name).read_bytes()).hexdigest() == digest
+        assert [p.name for p in inbox.iterdir()] == [name]
+        return method, sent.stderr
+
+
+@pytest.fixture(scope="module")
+def world(lab: NatLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("nat-world")
+    server = lab.popen("pub", PY, IDENTITY, str(tmp / "server"), SERVER_IP, "8788")
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if not line.startswith("LISTENING"):
+        pytest.fail(f"identity server did not start: {lab.finish(server)}")
+    w = World(lab, tmp)
+    try:
+        for role, user in USERS.items():
+            reg = w.vertex(role, "register", f"{user}@example.test", "--password-stdin",
+                           stdin="pw\n")
+            assert reg.returncode == 0, reg.stderr
+            got = w.vertex(role, "request-cert", f"{user}@example.test", "--password-stdin",
+                           stdin="pw\n")
+            assert got.returncode == 0, got.stderr
+        yield w
+    finally:
+        lab.finish(server)
+
+
+def test_relay_when_udp_is_blocked(world: World) -> None:
+    """UDP blocked at bob's NAT: no hole can be punched, the server relays (virtual)."""
+    world.lab.block_udp("nat_b")
+    try:
+        method, _ = world.transfer(3_000_000)
+    finally:
+        world.lab.reset_filter("nat_b")
+    assert method == "virtual"
