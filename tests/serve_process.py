@@ -30,7 +30,8 @@ class ServerProcess:
             [sys.executable, "-m", "plait.cli", "serve", "--data", str(data),
              "--listen", "amp=tcp:0:interface=127.0.0.1",
              "--listen", "dns=tcp:0:interface=127.0.0.1",
-             "--listen", "ssh=tcp:0:interface=127.0.0.1", *extra],
+             "--listen", "ssh=tcp:0:interface=127.0.0.1",
+             "--listen", "q2q=tcp:0:interface=127.0.0.1", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.lines: list[str] = []
@@ -57,6 +58,12 @@ class ServerProcess:
     @property
     def amp_port(self) -> int:
         match = re.search(r"amp\s+tcp:127\.0\.0\.1:(\d+)", "\n".join(self.lines))
+        assert match, self.lines
+        return int(match.group(1))
+
+    @property
+    def q2q_port(self) -> int:
+        match = re.search(r"q2q\s+tcp:127\.0\.0\.1:(\d+)", "\n".join(self.lines))
         assert match, self.lines
         return int(match.group(1))
 

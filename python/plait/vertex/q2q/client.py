@@ -27,6 +27,7 @@ from .session import (
     ServerConnection,
     fetch_ca,
     open_server,
+    os_reason,
     secure_anonymously,
     server_address,
     server_session,
@@ -130,7 +131,7 @@ class _Attempt:
             try:
                 await loop.create_connection(lambda r=relay: r, host, port)  # type: ignore[misc]
             except OSError as exc:
-                errors.append(f"{host}:{port}: {exc.strerror or exc}")
+                errors.append(f"{host}:{port}: {os_reason(exc)}")
                 continue
             return await self.handshake(proto)
         raise ConnectionFailed("; ".join(errors))

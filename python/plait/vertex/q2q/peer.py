@@ -23,7 +23,7 @@ from plait.core.errors import ConnectionLost as CoreConnectionLost
 from plait.vertex.juice import TLSError
 
 from .address import Q2QAddress
-from .ca import verify_certificate
+from .ca import address_of, verify_certificate
 from .certs import CertStore
 from .commands import RetrieveConnection, Secure, ask
 from .errors import CertificateMismatch, PeerOffline
@@ -198,6 +198,10 @@ async def secure_as_caller(proto: Q2QProtocol, certs: CertStore, local: Q2QAddre
                            peer: Q2QAddress) -> None:
     """``secure`` as ``local`` towards ``peer``: mutual TLS, the peer's name checked."""
     cert_file, key_file = certs.files_for(local)
+    named = address_of(certs.certificate(local))
+    if named != local.claim():
+        raise CertificateMismatch(f"the certificate kept for {local.claim()} in {certs.path} "
+                                  f"is for {named}")
     ca = certs.ca_pem(peer.domain)
     if ca is None:
         raise CertificateMismatch(f"no CA certificate for {peer.domain} in {certs.path}")

@@ -8,6 +8,7 @@ one-line :class:`~.errors.Q2QError`\\ s.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TypeVar
 
 from .address import Q2QAddress
@@ -18,7 +19,7 @@ from .errors import CertificateMismatch, ConnectionFailed
 from .peer import Q2QProtocol, relayed, secure_as_caller
 from .tls import client_context
 
-__all__ = ["DEFAULT_PORT", "ServerConnection", "open_server", "server_address", "udp_address"]
+__all__ = ["DEFAULT_PORT", "ServerConnection", "open_server", "os_reason", "server_address", "udp_address"]
 
 #: The identity server's TCP port; its UDP port is the next one.
 DEFAULT_PORT = 8788
@@ -30,6 +31,11 @@ S = TypeVar("S", bound="ServerConnection")
 
 class ServerConnection(Q2QProtocol):
     """A client's connection to an identity server (it may carry virtual channels)."""
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError as its plain reason (``Connection refused``), without asyncio's wrapping."""
+    return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
 def server_address(address: Q2QAddress, server: tuple[str, int] | None) -> tuple[str, int]:
@@ -55,7 +61,7 @@ async def open_server(server: tuple[str, int], proto: S, *,
                                f"{timeout:g} s") from None
     except OSError as exc:
         raise ConnectionFailed(f"cannot reach the identity server {host}:{port}: "
-                               f"{exc.strerror or exc}") from None
+                               f"{os_reason(exc)}") from None
     return proto
 
 

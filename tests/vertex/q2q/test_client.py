@@ -1,0 +1,228 @@
+"""connect/listen end to end against a real identity server on 127.0.0.1: each method
+forced alone, data both ways, and the errors a user sees."""
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from plait.vertex.q2q import (
+    METHODS,
+    CertificateMismatch,
+    CertStore,
+    ConnectionFailed,
+    MissingCertificate,
+    PeerOffline,
+    connect,
+    listen,
+)
+from plait.vertex.q2q.ca import DomainCA, generate_key, key_pem, write_private
+from vertex.q2q.q2q_lab import Collector, Echo, identity_lab
+
+ptcp_available = pytest.mark.skipif(
+    not os.path.exists(Path(__file__).parents[3] / "python/plait/vertex/ptcp.py"),
+    reason="plait.vertex.ptcp has not landed")
+
+
+async def _round_trip(tmp_path: Path, method: str, size: int = 5) -> str:
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        listener = await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server)
+        try:
+            payload = os.urandom(size)
+            transport, proto = await connect(alice, bob, "echo", lambda: Collector(size),
+                                             certs=alice_certs, server=lab.server,
+                                             methods=(method,))
+            assert isinstance(proto, Collector)
+            transport.write(payload)
+            assert await proto.done == payload
+            assert transport.get_extra_info("q2q_peer") == "bob@example.test"
+            assert transport.get_extra_info("q2q_local") == "alice@example.test"
+            transport.close()
+            return str(transport.get_extra_info("q2q_method"))
+        finally:
+            await listener.close()
+
+
+async def test_direct_tcp(tmp_path: Path) -> None:
+    assert await _round_trip(tmp_path, "tcp") == "tcp"
+
+
+async def test_virtual_relayed_by_the_server(tmp_path: Path) -> None:
+    assert await _round_trip(tmp_path, "virtual") == "virtual"
+
+
+async def test_virtual_carries_a_megabyte_both_ways(tmp_path: Path) -> None:
+    assert await _round_trip(tmp_path, "virtual", size=1 << 20) == "virtual"
+
+
+async def test_tcp_carries_a_megabyte_both_ways(tmp_path: Path) -> None:
+    assert await _round_trip(tmp_path, "tcp", size=1 << 20) == "tcp"
+
+
+@ptcp_available
+async def test_ptcp_hole_punch(tmp_path: Path) -> None:
+    assert await _round_trip(tmp_path, "ptcp") == "ptcp"
+
+
+@ptcp_available
+async def test_reverse_ptcp(tmp_path: Path) -> None:
+    assert await _round_trip(tmp_path, "reverse-ptcp") == "reverse-ptcp"
+
+
+async def test_default_order_takes_tcp_first(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        async with await listen(bob, ["echo"], Echo, certs=bob_certs, server=lab.server):
+            transport, _ = await connect(alice, bob, "echo", Collector, certs=alice_certs,
+                                         server=lab.server)
+            assert transport.get_extra_info("q2q_method") == "tcp"
+            transport.close()
+
+
+async def test_falls_back_to_virtual_when_tcp_is_unreachable(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        listener = await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server,
+                                ptcp=False)
+        assert listener.tcp_server is not None
+        listener.tcp_server.close()  # direct TCP now refused
+        await listener.tcp_server.wait_closed()
+        transport, proto = await connect(alice, bob, "echo", lambda: Collector(3),
+                                         certs=alice_certs, server=lab.server,
+                                         methods=("tcp", "virtual"))
+        transport.write(b"abc")
+        assert await proto.done == b"abc"  # type: ignore[attr-defined]
+        assert transport.get_extra_info("q2q_method") == "virtual"
+        transport.close()
+        await listener.close()
+
+
+async def test_peer_offline(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, _ = await lab.user("bob")
+        with pytest.raises(PeerOffline) as info:
+            await connect(alice, bob, "echo", Collector, certs=alice_certs, server=lab.server)
+        assert str(info.value) == "bob@example.test is not online for 'echo'"
+
+
+async def test_unknown_protocol_is_offline(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server):
+            with pytest.raises(PeerOffline, match="not online for 'chat'"):
+                await connect(alice, bob, "chat", Collector, certs=alice_certs,
+                              server=lab.server)
+
+
+async def test_refused_tcp_is_reported_per_method(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        listener = await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server,
+                                ptcp=False)
+        dead = await asyncio.get_running_loop().create_server(asyncio.Protocol, "127.0.0.1", 0)
+        port = dead.sockets[0].getsockname()[1]
+        dead.close()
+        await dead.wait_closed()
+        listener.methods = lambda: [f"tcp@127.0.0.1:{port}"]  # type: ignore[method-assign]
+        with pytest.raises(ConnectionFailed) as info:
+            await connect(alice, bob, "echo", Collector, certs=alice_certs,
+                          server=lab.server, methods=("tcp",))
+        message = str(info.value)
+        assert message == (f"cannot connect to bob@example.test (tcp: 127.0.0.1:{port}: "
+                           "Connection refused)")
+        await listener.close()
+
+
+async def test_bad_method_name(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown connection method"):
+        await connect("a@example.test", "b@example.test", "echo", Collector,
+                      certs=CertStore(tmp_path), methods=("carrier-pigeon",))
+    assert METHODS == ("tcp", "ptcp", "reverse-ptcp", "virtual")
+
+
+async def test_missing_certificate(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        bob, _ = await lab.user("bob")
+        with pytest.raises(MissingCertificate, match="no certificate for carol@example.test"):
+            await connect("carol@example.test", bob, "echo", Collector,
+                          certs=CertStore(tmp_path / "empty"), server=lab.server)
+
+
+async def test_certificate_for_another_address_is_refused(tmp_path: Path) -> None:
+    """Mallory copies bob's key and certificate into her store as 'alice': the server
+    refuses the connection, since the certificate does not name alice."""
+    async with identity_lab(tmp_path) as lab:
+        await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        forged = CertStore(tmp_path / "forged")
+        alice_dir = forged.path / "alice@example.test"
+        alice_dir.mkdir(parents=True)
+        (alice_dir / "key.pem").write_bytes((bob_certs.path / str(bob) / "key.pem").read_bytes())
+        (alice_dir / "cert.pem").write_bytes((bob_certs.path / str(bob) / "cert.pem").read_bytes())
+        forged.store_ca("example.test", bob_certs.ca_pem("example.test") or b"")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server):
+            with pytest.raises(CertificateMismatch):
+                await connect("alice@example.test", bob, "echo", Collector, certs=forged,
+                              server=lab.server)
+
+
+async def test_listener_checks_the_callers_name(tmp_path: Path) -> None:
+    """A caller whose certificate names someone else is refused by the listener itself
+    (the direct TCP method, which the identity server never sees)."""
+    async with identity_lab(tmp_path) as lab:
+        alice, _ = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        mallory, mallory_certs = await lab.user("mallory")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server) as lst:
+            from plait.vertex.q2q.client import _Attempt
+            from plait.vertex.q2q.session import ServerConnection, server_session
+            conn = await server_session(mallory, lab.server, mallory_certs, ServerConnection())
+            attempt = _Attempt(conn, mallory_certs, alice, bob, "echo", Collector)
+            attempt.offered = lst.methods()
+            with pytest.raises((CertificateMismatch, MissingCertificate)):
+                await attempt.tcp()  # mallory claims to be alice with mallory's certificate
+            conn.close()
+
+
+async def test_wrong_ca_is_refused_by_the_caller(tmp_path: Path) -> None:
+    """The callee shows a certificate from another CA for its name: the caller refuses."""
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        rogue = DomainCA.create("example.test")
+        key = generate_key()
+        write_private(bob_certs.path / str(bob) / "key.pem", key_pem(key))
+        write_private(bob_certs.path / str(bob) / "cert.pem",
+                      rogue.issue(bob, key.public_key()))
+        # bob's listener still reaches the server? No: the server refuses bob's rogue cert.
+        with pytest.raises(CertificateMismatch):
+            await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server)
+        del alice, alice_certs
+
+
+async def test_server_refuses_commands_for_another_address(tmp_path: Path) -> None:
+    """Secured as bob, a connection cannot ask for calls or relays as alice."""
+    from plait.vertex.q2q import NotAuthorized
+    from plait.vertex.q2q.commands import Inbound, Listen, Virtual, ask
+    from plait.vertex.q2q.session import ServerConnection, server_session
+    async with identity_lab(tmp_path) as lab:
+        alice, _ = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        conn = await server_session(bob, lab.server, bob_certs, ServerConnection())
+        message = "this connection is secured as bob@example.test, not alice@example.test"
+        with pytest.raises(NotAuthorized, match=message):
+            await ask(conn, Listen, From=alice, protocols=["echo"], description="")
+        with pytest.raises(NotAuthorized, match=message):
+            await ask(conn, Inbound, From=alice, to=bob, protocol="echo", udp_source=None)
+        with pytest.raises(NotAuthorized, match=message):
+            await ask(conn, Virtual, id=1, From=alice, to=bob, protocol="echo")
+        conn.close()

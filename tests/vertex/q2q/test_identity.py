@@ -1,0 +1,200 @@
+"""The identity server against real clients on 127.0.0.1: registration, signing,
+identify, who-am-i, and every refusal as a one-line error."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plait.core.errors import ConnectionLost
+from plait.vertex.q2q import (
+    AddressTaken,
+    BadCertificateRequest,
+    BadPassword,
+    CertStore,
+    NoSuchUser,
+    NotAuthorized,
+    Q2QAddress,
+    RegistrationClosed,
+    WrongDomain,
+    register,
+    request_cert,
+)
+from plait.vertex.q2q.ca import load_certificate, verify_certificate
+from plait.vertex.q2q.commands import Identify, Listen, Sign, WhoAmI, ask
+from plait.vertex.q2q.identity import ServerLimits
+from plait.vertex.q2q.session import (
+    ServerConnection,
+    fetch_ca,
+    open_server,
+    secure_anonymously,
+    server_session,
+)
+from vertex.q2q.q2q_lab import identity_lab
+
+
+async def _anonymous(server: tuple[str, int]) -> ServerConnection:
+    conn = await open_server(server, ServerConnection())
+    await secure_anonymously(conn, "example.test",
+                             await fetch_ca(conn, Q2QAddress.parse("x@example.test")))
+    return conn
+
+
+async def test_register_sign_identify(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        alice, certs = await lab.user("alice")
+        account = lab.identity.login_system.account_by_address("alice@example.test")  # type: ignore[union-attr]
+        assert account is not None
+        cert = certs.certificate(alice)
+        ca = certs.ca_certificate("example.test")
+        assert ca == lab.identity.ca.certificate
+        verify_certificate(cert, ca, alice)
+        conn = await open_server(lab.server, ServerConnection())
+        answer = await ask(conn, Identify, subject=Q2QAddress.parse("bob@example.test"))
+        assert load_certificate(answer["certificate"]) == ca
+        conn.close()
+
+
+async def test_who_am_i_is_the_callers_address(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        alice, certs = await lab.user("alice")
+        conn = await server_session(alice, lab.server, certs, ServerConnection())
+        answer = await ask(conn, WhoAmI)
+        assert answer["address"] == conn.host[:2]
+        conn.close()
+
+
+async def test_register_twice(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        await register("alice@example.test", "one", server=lab.server)
+        with pytest.raises(AddressTaken) as info:
+            await register("alice@example.test", "two", server=lab.server)
+        assert str(info.value) == "alice@example.test is already registered"
+
+
+async def test_register_another_domain(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        conn = await _anonymous(lab.server)
+        from plait.vertex.q2q.commands import Register
+        with pytest.raises(WrongDomain, match="serves example.test, not other.test"):
+            await ask(conn, Register, address=Q2QAddress.parse("a@other.test"), password="p")
+        conn.close()
+
+
+async def test_registration_closed(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        lab.identity.allow_registration = False
+        with pytest.raises(RegistrationClosed, match="example.test does not take registrations"):
+            await register("alice@example.test", "pw", server=lab.server)
+
+
+async def test_account_limit(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path, limits=ServerLimits(max_accounts=1)) as lab:
+        await register("alice@example.test", "pw", server=lab.server)
+        with pytest.raises(RegistrationClosed, match="as many accounts as it allows"):
+            await register("bob@example.test", "pw", server=lab.server)
+
+
+async def test_empty_password(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        with pytest.raises(BadPassword, match="the password is empty"):
+            await register("alice@example.test", "", server=lab.server)
+
+
+async def test_unknown_user(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        with pytest.raises(NoSuchUser) as info:
+            await request_cert("carol@example.test", "pw", CertStore(tmp_path / "c"),
+                               server=lab.server)
+        assert str(info.value) == "carol@example.test has no account on example.test"
+
+
+async def test_wrong_password(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        await register("alice@example.test", "right", server=lab.server)
+        certs = CertStore(tmp_path / "c")
+        with pytest.raises(BadPassword) as info:
+            await request_cert("alice@example.test", "wrong", certs, server=lab.server)
+        assert str(info.value) == "wrong password for alice@example.test"
+        assert not certs.has_certificate(Q2QAddress.parse("alice@example.test"))
+
+
+async def test_disabled_account(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        await register("alice@example.test", "pw", server=lab.server)
+        lab.identity.login_system.disable("alice@example.test")  # type: ignore[union-attr]
+        with pytest.raises(NotAuthorized, match="the account alice@example.test is disabled"):
+            await request_cert("alice@example.test", "pw", CertStore(tmp_path / "c"),
+                               server=lab.server)
+
+
+async def test_password_failures_close_the_connection(tmp_path: Path) -> None:
+    limit = 3
+    async with identity_lab(tmp_path, limits=ServerLimits(max_password_failures=limit)) as lab:
+        await register("alice@example.test", "right", server=lab.server)
+        certs = CertStore(tmp_path / "c")
+        csr = certs.request_for(Q2QAddress.parse("alice@example.test"))
+        conn = await _anonymous(lab.server)
+        for _ in range(limit):
+            with pytest.raises(BadPassword):
+                await ask(conn, Sign, certificate_request=csr, password="wrong")
+        with pytest.raises(ConnectionLost):
+            await ask(conn, Sign, certificate_request=csr, password="right")
+
+
+async def test_passwords_need_tls(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        certs = CertStore(tmp_path / "c")
+        csr = certs.request_for(Q2QAddress.parse("alice@example.test"))
+        conn = await open_server(lab.server, ServerConnection())
+        with pytest.raises(NotAuthorized, match="only taken over a secured connection"):
+            await ask(conn, Sign, certificate_request=csr, password="pw")
+        conn.close()
+
+
+async def test_unreadable_request(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        conn = await _anonymous(lab.server)
+        with pytest.raises(BadCertificateRequest, match="unreadable certificate request"):
+            await ask(conn, Sign, certificate_request=b"not a csr", password="pw")
+        conn.close()
+
+
+async def test_listen_needs_a_secured_identity(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        conn = await _anonymous(lab.server)
+        with pytest.raises(NotAuthorized) as info:
+            await ask(conn, Listen, From=Q2QAddress.parse("bob@example.test"),
+                      protocols=["echo"], description="")
+        assert str(info.value) == "secure the connection as bob@example.test first"
+        conn.close()
+
+
+async def test_identify_another_domain(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        conn = await open_server(lab.server, ServerConnection())
+        with pytest.raises(WrongDomain):
+            await ask(conn, Identify, subject=Q2QAddress.parse("a@other.test"))
+        conn.close()
+
+
+async def test_request_cert_refuses_a_changed_ca(tmp_path: Path) -> None:
+    """A cert store that trusts one CA for example.test refuses a server with another."""
+    from plait.vertex.q2q import CertificateMismatch
+    from plait.vertex.q2q.ca import DomainCA
+    async with identity_lab(tmp_path) as lab:
+        await register("alice@example.test", "pw", server=lab.server)
+        certs = CertStore(tmp_path / "c")
+        certs.store_ca("example.test", DomainCA.create("example.test").certificate_pem)
+        with pytest.raises(CertificateMismatch, match="is not the one in"):
+            await request_cert("alice@example.test", "pw", certs, server=lab.server)
+
+
+async def test_server_unreachable(tmp_path: Path) -> None:
+    from plait.vertex.q2q import ConnectionFailed
+    async with identity_lab(tmp_path) as lab:
+        server = lab.server
+    with pytest.raises(ConnectionFailed) as info:
+        await register("alice@example.test", "pw", server=server)
+    assert str(info.value) == (f"cannot reach the identity server {server[0]}:{server[1]}: "
+                               "Connection refused")
