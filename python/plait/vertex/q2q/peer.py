@@ -27,7 +27,7 @@ from .ca import address_of, verify_certificate
 from .certs import CertStore
 from .commands import RetrieveConnection, Secure, ask
 from .errors import CertificateMismatch, PeerOffline
-from .tls import Relay, TLSLayer, TLSTransport, client_context, feed, peer_certificate
+from .tls import Relay, TLSLayer, TLSTransport, certificate_from_der, client_context, feed
 from .virtual import ChannelMux
 
 __all__ = ["START", "TLS_HANDSHAKE_TIMEOUT", "PeerProtocol", "Q2QProtocol", "relayed",
@@ -91,7 +91,9 @@ class Q2QProtocol(ChannelMux):
         if expected is None:
             return
         try:
-            cert = peer_certificate(layer.ssl_object)
+            if layer.closing:
+                raise ConnectionResetError(f"{expected} closed the connection during TLS")
+            cert = certificate_from_der(layer.peer_der)
             if cert is None:
                 raise CertificateMismatch(f"{expected} showed no certificate")
             if self.trusted is None:
@@ -216,6 +218,9 @@ async def secure_as_caller(proto: Q2QProtocol, certs: CertStore, local: Q2QAddre
                                   f"{peer.domain} ({exc.verify_message})") from None
     except ssl.SSLError as exc:
         raise CertificateMismatch(f"TLS with {peer} failed: {exc.reason or exc}") from None
+    except ConnectionError:
+        raise CertificateMismatch(f"{peer} closed the connection during TLS (does it trust "
+                                  f"the CA of {local.domain}?)") from None
 
 
 async def retrieve(proto: PeerProtocol, certs: CertStore, local: Q2QAddress, peer: Q2QAddress,

@@ -111,7 +111,10 @@ def peer_certificate(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> x509.C
     """The certificate the peer presented, or None."""
     if ssl_object is None:
         return None
-    der = ssl_object.getpeercert(binary_form=True)
+    return certificate_from_der(ssl_object.getpeercert(binary_form=True))
+
+
+def certificate_from_der(der: bytes | None) -> x509.Certificate | None:
     return None if not der else x509.load_der_x509_certificate(der)
 
 
@@ -199,6 +202,8 @@ class TLSLayer(asyncio.Protocol):
         self._lost = False
         #: Called once the raw connection is gone (to release what carried it).
         self.on_lost: list[Callable[[], object]] = []
+        #: The peer's certificate (DER) once the handshake is done.
+        self.peer_der: bytes | None = None
 
     def start(self) -> None:
         """Begin the handshake (the client writes its hello now)."""
@@ -220,6 +225,8 @@ class TLSLayer(asyncio.Protocol):
             self._fail(exc)
             return
         self._flush()
+        # Kept now: a failure right after the handshake leaves the TLS object unusable.
+        self.peer_der = self.ssl_object.getpeercert(binary_form=True)
         if not self.handshake.done():
             self.handshake.set_result(None)
 
