@@ -27,9 +27,14 @@ ACCEPT_POLL = 0.1
 
 #: The default program: report the terminal, then echo lines ("size" prints the size again).
 SHELL_PROGRAM = """#!/bin/sh
-trap 'echo INTERRUPTED' INT
+trap 'echo INTERRUPTED; interrupted=1' INT
 echo "TERM=$TERM SIZE=$(stty size)"
-while IFS= read -r line; do
+while :; do
+  interrupted=
+  if ! IFS= read -r line; then
+    [ -n "$interrupted" ] && continue
+    exit 0
+  fi
   case "$line" in
     size) echo "SIZE=$(stty size)" ;;
     exit) exit 0 ;;

@@ -132,8 +132,10 @@ def test_nvt_line_endings() -> None:
     server = TelnetConnection(server=True)
     # CR NUL is CR, CR LF stays a newline, a bare CR before other bytes is still a CR
     feed(server, b"x\r\x00y\r\nz\rq\r", 1)
-    assert data_of(drain(server)) == b"x\ry\r\nz\rq"      # the last CR waits for its pair
-    server.receive_data(b"\n")
+    assert data_of(drain(server)) == b"x\ry\r\nz\rq\r"    # a CR is not held back
+    server.receive_data(b"\n\r")                           # ... and its LF follows it
+    assert drain(server) == [DataReceived(b"\n\r")]
+    server.receive_data(b"\x00\r\n")                       # CR NUL across chunks is one CR
     assert drain(server) == [DataReceived(b"\r\n")]
 
 

@@ -25,7 +25,8 @@ def option_name(option: int) -> str:
 @dataclass(frozen=True)
 class DataReceived:
     """Application bytes, IAC-unescaped; in NVT mode CR NUL arrives as ``\\r`` and CR LF as
-    ``\\r\\n`` (never split between two events)."""
+    ``\\r\\n`` (split between two events only when the CR ended a chunk: a CR is never
+    held back waiting for its pair)."""
 
     data: bytes
 

@@ -47,7 +47,7 @@ SERVER_REMOTE = frozenset({c.NAWS, c.TTYPE, c.SGA, c.BINARY, c.LINEMODE})
 CLIENT_LOCAL = frozenset({c.NAWS, c.TTYPE, c.SGA, c.BINARY, c.LINEMODE})
 CLIENT_REMOTE = frozenset({c.ECHO, c.SGA, c.BINARY})
 
-_DATA, _CR, _IAC, _NEGOTIATE, _SB_OPTION, _SB, _SB_IAC = range(7)
+_DATA, _CR, _CR_SENT, _IAC, _NEGOTIATE, _SB_OPTION, _SB, _SB_IAC = range(8)
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _NEGOTIATION = frozenset({c.WILL, c.WONT, c.DO, c.DONT})
 
@@ -144,6 +144,15 @@ class TelnetConnection:
                         self._state = _IAC
                         i += 1
                 continue
+            if state == _CR_SENT:
+                # The CR ended the previous chunk and was delivered; finish its pair.
+                self._state = _DATA
+                if byte == 0x0A:
+                    pending += b"\n"
+                    i += 1
+                elif byte == 0x00:
+                    i += 1
+                continue
             i += 1
             if state == _IAC:
                 self._state = _DATA
@@ -192,6 +201,10 @@ class TelnetConnection:
                     self._state = _IAC
                     i -= 1
                 self._end_subnegotiation()
+        if self._state == _CR:
+            # Do not hold a CR until more bytes come: clients send a bare CR for Enter.
+            pending += b"\r"
+            self._state = _CR_SENT
         self._flush(pending)
 
     def next_event(self) -> Event | None:

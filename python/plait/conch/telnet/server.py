@@ -88,6 +88,7 @@ class _TelnetSession(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self._negotiated = asyncio.get_running_loop().create_future()
         self._pending = bytearray()
+        self._after_cr = False
 
     # -- asyncio.Protocol
 
@@ -98,6 +99,9 @@ class _TelnetSession(asyncio.Protocol):
             self.conn.enable_local(option)
         for option in (c.NAWS, c.TTYPE):
             self.conn.enable_remote(option)
+        if self.server.binary:                 # 8-bit clean both ways: UTF-8 keys and text
+            self.conn.enable_local(c.BINARY)
+            self.conn.enable_remote(c.BINARY)
         self._flush()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -242,8 +246,15 @@ class _TelnetSession(asyncio.Protocol):
             self._pending += data
 
     def _to_terminal(self, data: bytes) -> None:
-        # The NVT newline (CR LF) and CR NUL are the Enter key, which a terminal sends as CR.
-        data = data.replace(b"\r\n", b"\r")
+        # The NVT newline (CR LF) and CR NUL are the Enter key, which a terminal sends as CR
+        # (clients keep sending them in BINARY mode too); the LF or NUL of the pair may come
+        # in the next event when the CR ended a packet.
+        if self._after_cr and data[:1] in (b"\n", b"\x00"):
+            data = data[1:]
+        self._after_cr = data[-1:] == b"\r"
+        data = data.replace(b"\r\n", b"\r").replace(b"\r\x00", b"\r")
+        if not data:
+            return
         terminal = self.terminal
         assert terminal is not None
         try:
@@ -279,8 +290,9 @@ class TelnetServer:
 
     def __init__(self, terminal_factory: Callable[[Any], TerminalProtocol], *,
                  login: LoginConfig | None, negotiation_timeout: float,
-                 server_protocol_factory: ServerProtocolFactory) -> None:
+                 server_protocol_factory: ServerProtocolFactory, binary: bool = True) -> None:
         self.terminal_factory = terminal_factory
+        self.binary = binary
         self.login = login
         self.negotiation_timeout = negotiation_timeout
         self.server_protocol_factory = server_protocol_factory
@@ -326,6 +338,7 @@ async def listen_terminal(host: str, port: int,
                           max_attempts: int = 3, failure_delay: float = 2.0,
                           interfaces: Sequence[Any] = (object,), banner: str | None = None,
                           negotiation_timeout: float = NEGOTIATION_TIMEOUT,
+                          binary: bool = True,
                           server_protocol_factory: ServerProtocolFactory = ServerProtocol,
                           ) -> TelnetServer:
     """Serve ``terminal_factory(avatar)`` applications over telnet on ``host``:``port``.
@@ -334,6 +347,7 @@ async def listen_terminal(host: str, port: int,
     ``UsernamePassword`` for ``interfaces``; a refusal costs ``failure_delay`` seconds, the
     client is hung up on after ``max_attempts`` refusals or ``login_timeout`` seconds);
     without one the avatar is None. NAWS sizes reach the application as ``terminal_size``.
+    ``binary`` asks for BINARY both ways (UTF-8 text needs it; clients that refuse get NVT).
     """
     login = None
     if portal is not None:
@@ -342,7 +356,7 @@ async def listen_terminal(host: str, port: int,
     if negotiation_timeout < 0:
         raise ValueError("negotiation_timeout must not be negative")
     server = TelnetServer(terminal_factory, login=login, negotiation_timeout=negotiation_timeout,
-                          server_protocol_factory=server_protocol_factory)
+                          server_protocol_factory=server_protocol_factory, binary=binary)
     loop = asyncio.get_running_loop()
     server._server = await loop.create_server(lambda: _TelnetSession(server), host, port)
     return server
