@@ -360,3 +360,51 @@ def test_bad_input_does_not_disturb_a_transfer(world: World) -> None:
     assert "received attacked.bin" in r_out, r_err
     if peak is not None:
         assert peak - before < 64 * 1024, (before, peak)  # KiB: SYNs cost no buffers
+
+
+REVERSER = r"""
+import socket, sys
+s = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+print("ready", flush=True)
+c, _ = s.accept()
+data = bytearray()
+while chunk := c.recv(65536):
+    data += chunk
+c.sendall(bytes(data[::-1]))
+c.close()
+"""
+
+TUNNEL_CLIENT = r"""
+import hashlib, os, socket, sys
+payload = os.urandom(int(sys.argv[2]))
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+c.sendall(payload)
+c.shutdown(socket.SHUT_WR)
+back = bytearray()
+while chunk := c.recv(65536):
+    back += chunk
+print(hashlib.sha256(payload[::-1]).hexdigest(), hashlib.sha256(back).hexdigest(), len(back))
+"""
+
+
+def test_tunnel_across_the_nats(world: World) -> None:
+    """`vertex tunnel`: alice reaches a TCP service on bob's loopback, both directions and
+    half-close, whichever method Q2Q finds between the NATs."""
+    lab = world.lab
+    target = lab.popen("peer_b", PY, "-c", REVERSER, "7100")
+    exposer = lab.popen("peer_b", *VERTEX, "tunnel", "expose", "7100", "--bind",
+                        PEER_IP["peer_b"], "--certs", world.certs("peer_b"), "--server", SERVER)
+    opener = lab.popen("peer_a", *VERTEX, "tunnel", "open", "bob@example.test", "7100",
+                       "--local-port", "7200", "--certs", world.certs("peer_a"),
+                       "--server", SERVER)
+    try:
+        for proc, banner in ((target, "ready"), (exposer, "exposing"), (opener, "tunnel")):
+            assert proc.stdout is not None
+            assert proc.stdout.readline().startswith(banner), lab.finish(proc)
+        result = lab.run_sync("peer_a", PY, "-c", TUNNEL_CLIENT, "7200", "500000",
+                              timeout=VERTEX_TIMEOUT)
+        expected, got, length = result.stdout.split()
+        assert (got, length) == (expected, "500000"), result.stderr
+    finally:
+        for proc in (opener, exposer, target):
+            lab.finish(proc)
