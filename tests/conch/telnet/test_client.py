@@ -7,7 +7,7 @@ import pytest
 
 from conch.telnet.telnetd import HOST, Telnetd
 from plait.conch.telnet import constants as c
-from plait.conch.telnet.client import open_connection
+from plait.conch.telnet.client import MAX_EVENTS, open_connection
 from plait.conch.telnet.errors import TelnetError
 
 
@@ -71,3 +71,25 @@ async def test_read_until_limits_and_connection_errors() -> None:
         await open_connection(HOST, port)
     with pytest.raises(ValueError):
         await open_connection(HOST, port, size=(1 << 16, 1))
+
+
+async def test_client_buffers_are_bounded_but_lose_nothing() -> None:
+    payload = bytes(range(256)).replace(b"\xff", b"") * 4000     # about 1 MB, no IAC
+    nops = bytes((c.IAC, c.NOP)) * (MAX_EVENTS + 500)
+
+    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(nops + payload)
+        await w.drain()
+        w.write_eof()
+        while await r.read(65536):      # the client's negotiation, until it hangs up
+            pass
+        w.close()
+
+    server = await asyncio.start_server(serve, HOST, 0)
+    async with server:
+        client = await open_connection(HOST, server.sockets[0].getsockname()[1], limit=1024)
+        got = bytearray()
+        while chunk := await client.read(4096):
+            got += chunk
+        assert bytes(got) == payload
+        assert len(client.events) == MAX_EVENTS

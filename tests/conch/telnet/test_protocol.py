@@ -18,7 +18,11 @@ from plait.conch.telnet.events import (
     TerminalTypeList,
     WindowSize,
 )
-from plait.conch.telnet.protocol import MAX_SUBNEGOTIATION, TelnetConnection
+from plait.conch.telnet.protocol import (
+    MAX_SUBNEGOTIATION,
+    MAX_TERMINAL_TYPE_LENGTH,
+    TelnetConnection,
+)
 
 CHUNKS = [1, 2, 3, 5, 7, 64, 1 << 20]
 
@@ -230,3 +234,21 @@ def test_garbage_never_raises(seed: int) -> None:
         feed(conn, blob, rng.randrange(1, 9))
         drain(conn)
         conn.data_to_send()
+
+
+def test_terminal_type_limits() -> None:
+    names = tuple(f"type{i}" for i in range(30))
+    client = TelnetConnection(server=False, terminal_types=(*names, "x" * 100))
+    server = TelnetConnection(server=True, cycle_terminal_types=True, max_terminal_types=16)
+    server.enable_remote(c.TTYPE)
+    pair = Pair(client, server)
+    pair.run()
+    lists = [e for e in pair.server_events if isinstance(e, TerminalTypeList)]
+    assert lists == [TerminalTypeList(names[:16])]
+    long = TelnetConnection(server=False, terminal_types=("x" * 100,))
+    server = TelnetConnection(server=True)
+    server.enable_remote(c.TTYPE)
+    Pair(long, server).run()
+    assert server.terminal_type == "x" * MAX_TERMINAL_TYPE_LENGTH
+    with pytest.raises(ValueError):
+        TelnetConnection(server=False, terminal_types=())

@@ -7,7 +7,7 @@ from conch.telnet.apps import PASSWORD, USER, Recorder, make_portal
 from plait.conch.insults.keys import UP_ARROW, Modifier
 from plait.conch.telnet import constants as c
 from plait.conch.telnet.client import TelnetClient, open_connection
-from plait.conch.telnet.server import TelnetServer, listen_terminal
+from plait.conch.telnet.server import MAX_PENDING_INPUT, TelnetServer, listen_terminal
 
 HOST = "127.0.0.1"
 
@@ -183,3 +183,29 @@ async def test_close_hangs_up_on_everyone() -> None:
     await server.wait_closed()
     assert await read_all_client(client) == b""
     await until(lambda: Recorder.instances[-1].lost == [None], "app told")
+
+
+async def test_silent_client_gets_the_application_after_the_negotiation_timeout() -> None:
+    Recorder.instances.clear()
+    server = await listen_terminal(HOST, 0, Recorder, negotiation_timeout=0.05)
+    async with server:
+        r, w = await raw_client(server.port)                 # never answers DO NAWS/TTYPE
+        w.write(b"x" * (MAX_PENDING_INPUT + 5000))           # typed before the app starts
+        await w.drain()
+        assert (await r.readuntil(b"80x24\r\n")).endswith(b"hello None 80x24\r\n")
+        await until(lambda: len(Recorder.instances[-1].keys) == MAX_PENDING_INPUT,
+                    "the kept type-ahead")
+        w.close()
+
+
+async def test_linemode_offered_by_the_client_is_set_to_character_mode() -> None:
+    server = await listen_terminal(HOST, 0, Recorder, negotiation_timeout=0.05)
+    async with server:
+        r, w = await raw_client(server.port)
+        w.write(bytes((c.IAC, c.WILL, c.LINEMODE)))
+        await w.drain()
+        expected = bytes((c.IAC, c.DO, c.LINEMODE, c.IAC, c.SB, c.LINEMODE, c.LM_MODE, 0,
+                          c.IAC, c.SE))
+        seen = await r.readuntil(expected)
+        assert seen.endswith(expected)
+        w.close()

@@ -43,39 +43,28 @@ class CommandReceived:
 
 
 @dataclass(frozen=True)
-class OptionEnabled:
+class _OptionEvent:
+    option: int
+    local: bool
+
+    @property
+    def name(self) -> str:
+        return option_name(self.option)
+
+
+@dataclass(frozen=True)
+class OptionEnabled(_OptionEvent):
     """``option`` is now on; ``local`` means on our side (we WILL), else on the peer's."""
 
-    option: int
-    local: bool
-
-    @property
-    def name(self) -> str:
-        return option_name(self.option)
-
 
 @dataclass(frozen=True)
-class OptionDisabled:
+class OptionDisabled(_OptionEvent):
     """``option`` was on and is now off (``local`` as in :class:`OptionEnabled`)."""
 
-    option: int
-    local: bool
-
-    @property
-    def name(self) -> str:
-        return option_name(self.option)
-
 
 @dataclass(frozen=True)
-class OptionRefused:
+class OptionRefused(_OptionEvent):
     """We asked to enable ``option`` and the peer said no."""
-
-    option: int
-    local: bool
-
-    @property
-    def name(self) -> str:
-        return option_name(self.option)
 
 
 @dataclass(frozen=True)

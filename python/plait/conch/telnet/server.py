@@ -242,8 +242,8 @@ class _TelnetSession(asyncio.Protocol):
             self._to_terminal(data)
         elif self._dialogue is not None:
             self._dialogue.feed(data)
-        elif len(self._pending) + len(data) <= MAX_PENDING_INPUT:
-            self._pending += data
+        else:
+            self._pending += data[:MAX_PENDING_INPUT - len(self._pending)]
 
     def _to_terminal(self, data: bytes) -> None:
         # The NVT newline (CR LF) and CR NUL are the Enter key, which a terminal sends as CR
