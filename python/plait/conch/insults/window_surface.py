@@ -25,6 +25,7 @@ from plait.conch.insults.terminal import (
     NORMAL,
     REVERSE_VIDEO,
     UNDERLINE,
+    Colour,
 )
 
 __all__ = [
@@ -32,15 +33,12 @@ __all__ = [
     "DEC_GRAPHICS",
     "DEFAULT_STYLE",
     "Cell",
-    "Colour",
     "Region",
     "Style",
     "Surface",
     "char_width",
     "sgr_params",
 ]
-
-Colour = int | tuple[int, int, int] | None
 
 # DEC special graphics (ESC ( 0): the byte a VT100 draws as each Unicode character.
 DEC_GRAPHICS: dict[str, str] = {

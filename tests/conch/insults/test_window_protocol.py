@@ -1,0 +1,95 @@
+"""WindowProtocol: a widget tree served on a terminal through ServerProtocol."""
+from __future__ import annotations
+
+import asyncio
+
+from conch.insults.window_harness import ENTER, TAB, Harness, Wire, recorded
+from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser
+from plait.conch.insults.server import ServerProtocol
+from plait.conch.insults.window import (
+    Border,
+    Button,
+    TextInput,
+    TextOutputArea,
+    TopWindow,
+    VBox,
+    WindowProtocol,
+)
+
+
+class Chat(WindowProtocol):
+    """A text input whose lines collect in an output area above it."""
+
+    def build(self, window: TopWindow) -> None:
+        self.log = TextOutputArea()
+        self.lines: list[str] = []
+        self.entry = TextInput(30, self.said)
+        box = VBox()
+        box.add_child(Border(self.log))
+        box.add_child(self.entry)
+        box.add_child(Button("quit", self.quit))
+        window.add_child(box)
+
+    def said(self, text: str) -> None:
+        self.lines.append(text)
+        self.log.set_text("\n".join(self.lines))
+        self.entry.set_text("")
+
+    def quit(self) -> None:
+        assert self.terminal is not None
+        self.terminal.lose_connection()
+
+
+def test_the_cursor_is_hidden_and_the_tree_drawn() -> None:
+    harness = Harness(lambda window: window.add_child(TextInput(5, lambda _: None)), 10, 2)
+    names = recorded(harness.settle()).calls
+    assert ("reset_private_modes", ([25],)) in names or ("reset_private_modes", ((25,),)) in names
+
+
+async def test_a_session_typed_as_bytes(loop_kind: str) -> None:
+    wire = Wire()
+    server = ServerProtocol(Chat)
+    server.terminal_size(20, 6)
+    server.make_connection(wire)
+    buffer = TerminalBuffer(20, 6)
+    parser = TerminalParser(buffer)
+
+    async def screen() -> list[str]:
+        for _ in range(10):  # the default scheduler paints on the next loop turn
+            await asyncio.sleep(0)
+        parser.feed(wire.take())
+        return str(buffer).split("\n")
+
+    assert (await screen())[0] == "\u250c" + "\u2500" * 18 + "\u2510"
+    server.data_received(b"hello" + ENTER + b"world" + ENTER)
+    lines = await screen()
+    assert lines[1:3] == ["\u2502hello" + " " * 13 + "\u2502", "\u2502world" + " " * 13 + "\u2502"]
+    server.data_received(TAB + ENTER)
+    assert wire.closed
+
+
+def test_resize_lays_the_tree_out_again_and_redraws_everything() -> None:
+    def build(window: TopWindow) -> None:
+        box = VBox()
+        area = TextOutputArea()
+        area.set_text("a fairly long line of words")
+        box.add_child(Border(area))
+        window.add_child(box)
+
+    harness = Harness(build, 14, 4)
+    assert harness.screen()[1:3] == ["\u2502a fairly    \u2502", "\u2502long line of\u2502"]
+    harness.resize(20, 3)
+    data = harness.settle()
+    assert "erase_display" in recorded(data).names()
+    assert str(harness.buffer).split("\n") == [
+        "\u250c" + "\u2500" * 18 + "\u2510", "\u2502a fairly long line\u2502",
+        "\u2514" + "\u2500" * 18 + "\u2518"]
+
+
+def test_nothing_is_painted_after_the_connection_is_lost() -> None:
+    entry = TextInput(5, lambda _: None)
+    harness = Harness(lambda window: window.add_child(entry), 10, 2)
+    harness.settle()
+    harness.server.connection_lost(None)
+    entry.set_text("late")
+    assert harness.settle() == b""
