@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+
+from conch.insults.test_tmux_oracle import Tmux, differences, plait_screen
 from conch.insults.window_harness import ENTER, TAB, Harness, Wire, recorded
 from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser
 from plait.conch.insults.server import ServerProtocol
@@ -17,23 +23,27 @@ from plait.conch.insults.window import (
 )
 
 
+def chat_widgets(window: TopWindow, on_quit: Callable[[], object]) -> None:
+    """A text input whose lines collect in a bordered output area above it."""
+    log = TextOutputArea()
+    lines: list[str] = []
+
+    def said(text: str) -> None:
+        lines.append(text)
+        log.set_text("\n".join(lines))
+        entry.set_text("")
+
+    entry = TextInput(30, said)
+    box = VBox()
+    box.add_child(Border(log))
+    box.add_child(entry)
+    box.add_child(Button("quit", on_quit))
+    window.add_child(box)
+
+
 class Chat(WindowProtocol):
-    """A text input whose lines collect in an output area above it."""
-
     def build(self, window: TopWindow) -> None:
-        self.log = TextOutputArea()
-        self.lines: list[str] = []
-        self.entry = TextInput(30, self.said)
-        box = VBox()
-        box.add_child(Border(self.log))
-        box.add_child(self.entry)
-        box.add_child(Button("quit", self.quit))
-        window.add_child(box)
-
-    def said(self, text: str) -> None:
-        self.lines.append(text)
-        self.log.set_text("\n".join(self.lines))
-        self.entry.set_text("")
+        chat_widgets(window, self.quit)
 
     def quit(self) -> None:
         assert self.terminal is not None
@@ -93,3 +103,25 @@ def test_nothing_is_painted_after_the_connection_is_lost() -> None:
     harness.server.connection_lost(None)
     entry.set_text("late")
     assert harness.settle() == b""
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.parametrize("dec_graphics", [True, False], ids=["dec-graphics", "utf8"])
+def test_tmux_shows_what_the_buffer_shows_after_a_session_of_updates(
+        tmp_path: Path, dec_graphics: bool) -> None:
+    """Every byte of a session (first paint, then only damaged cells) played into tmux."""
+    harness = Harness(lambda window: chat_widgets(window, lambda: None), 40, 12,
+                      dec_graphics=dec_graphics)
+    session = bytearray(harness.settle())
+    for keys in (b"hello", ENTER, b"second line", ENTER, b"x\x7f\x7fy", TAB, TAB, b"z"):
+        harness.send(keys)
+        session += harness.settle()
+    tmux = Tmux(tmp_path)
+    try:
+        theirs = tmux.screen(bytes(session), 40, 12)
+    finally:
+        tmux.close()
+    _, mine = plait_screen(bytes(session), 40, 12)
+    assert differences(mine, theirs) == []
+    assert str(harness.buffer).split("\n")[1:3] == [
+        "\u2502hello" + " " * 33 + "\u2502", "\u2502second line" + " " * 27 + "\u2502"]
