@@ -2,6 +2,7 @@
 identify, who-am-i, and every refusal as a one-line error."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,17 @@ from plait.vertex.q2q import (
     CertStore,
     NoSuchUser,
     NotAuthorized,
+    PeerOffline,
     Q2QAddress,
     RegistrationClosed,
     WrongDomain,
+    connect,
+    listen,
     register,
     request_cert,
 )
 from plait.vertex.q2q.ca import load_certificate, verify_certificate
-from plait.vertex.q2q.commands import Identify, Listen, Sign, WhoAmI, ask
+from plait.vertex.q2q.commands import Identify, Inbound, Listen, Sign, Virtual, WhoAmI, ask
 from plait.vertex.q2q.identity import ServerLimits
 from plait.vertex.q2q.session import (
     ServerConnection,
@@ -30,7 +34,7 @@ from plait.vertex.q2q.session import (
     secure_anonymously,
     server_session,
 )
-from vertex.q2q.q2q_lab import identity_lab
+from vertex.q2q.q2q_lab import Collector, Echo, Lab, identity_lab
 
 
 async def _anonymous(server: tuple[str, int]) -> ServerConnection:
@@ -198,3 +202,80 @@ async def test_server_unreachable(tmp_path: Path) -> None:
         await register("alice@example.test", "pw", server=server)
     assert str(info.value) == (f"cannot reach the identity server {server[0]}:{server[1]}: "
                                "Connection refused")
+
+
+class _Hanging(ServerConnection):
+    """A listener that never answers ``inbound``."""
+
+    @Inbound.responder
+    async def _inbound(self, **_: object) -> dict[str, object]:
+        await asyncio.Event().wait()
+        return {}
+
+
+async def _listening_as(lab: Lab, name: str, proto: ServerConnection,
+                        protocols: list[str]) -> ServerConnection:
+    address = Q2QAddress.parse(f"{name}@example.test")
+    conn = await server_session(address, lab.server, lab.certs[name], proto)
+    await ask(conn, Listen, From=address, protocols=protocols, description="")
+    return conn
+
+
+async def test_a_listener_that_does_not_answer(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path, limits=ServerLimits(forward_timeout=0.3)) as lab:
+        alice, alice_certs = await lab.user("alice")
+        await lab.user("bob")
+        await lab.user("carol")
+        hanging = await _listening_as(lab, "bob", _Hanging(), ["echo"])
+        with pytest.raises(PeerOffline, match="the listener did not answer in 0.3 s"):
+            await connect(alice, "bob@example.test", "echo", Collector, certs=alice_certs,
+                          server=lab.server)
+        mute = await _listening_as(lab, "carol", ServerConnection(), ["echo"])
+        with pytest.raises(PeerOffline, match="the listener failed to answer"):
+            await connect(alice, "carol@example.test", "echo", Collector, certs=alice_certs,
+                          server=lab.server)
+        hanging.close()
+        mute.close()
+
+
+async def test_listen_limits(tmp_path: Path) -> None:
+    limits = ServerLimits(max_protocols=2, max_listeners_per_address=1)
+    async with identity_lab(tmp_path, limits=limits) as lab:
+        await lab.user("bob")
+        with pytest.raises(NotAuthorized, match="listen for 1 to 2 protocols"):
+            await _listening_as(lab, "bob", ServerConnection(), ["a", "b", "c"])
+        first = await _listening_as(lab, "bob", ServerConnection(), ["a"])
+        with pytest.raises(NotAuthorized, match="already listens on 1 connections"):
+            await _listening_as(lab, "bob", ServerConnection(), ["a"])
+        first.close()
+        await first.wait_closed()
+        for _ in range(100):  # the server notices the close
+            if not lab.identity.listeners:
+                break
+            await asyncio.sleep(0.01)
+        again = await _listening_as(lab, "bob", ServerConnection(), ["a"])
+        again.close()
+
+
+async def test_relay_limit(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path, limits=ServerLimits(max_relays_per_connection=1)) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server):
+            conn = await server_session(alice, lab.server, alice_certs, ServerConnection())
+            await ask(conn, Virtual, id=1, From=alice, to=bob, protocol="echo")
+            with pytest.raises(PeerOffline, match="too many relayed connections"):
+                await ask(conn, Virtual, id=2, From=alice, to=bob, protocol="echo")
+            with pytest.raises(NotAuthorized, match="virtual channel 1 is already in use"):
+                await ask(conn, Virtual, id=1, From=alice, to=bob, protocol="echo")
+            conn.close()
+
+
+async def test_garbage_does_not_stop_the_server(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        reader, writer = await asyncio.open_connection(*lab.server)
+        writer.write(b"\x01\x00" + b"k" * 256)  # a key longer than AMP allows
+        await writer.drain()
+        assert await reader.read() == b""  # the server dropped this connection
+        writer.close()
+        await register("alice@example.test", "pw", server=lab.server)  # and serves others

@@ -43,6 +43,8 @@ Factory = Callable[[], asyncio.BaseProtocol]
 METHODS = ("tcp", "ptcp", "reverse-ptcp", "virtual")
 #: Longest any one method may take (the whole call is bounded by ``timeout``).
 METHOD_TIMEOUT = 10.0
+#: Longest one TCP address may take to accept (a NAT may drop the SYN silently).
+TCP_ATTEMPT_TIMEOUT = 4.0
 
 
 async def register(address: Q2QAddress | str, password: str, *,
@@ -129,7 +131,12 @@ class _Attempt:
             proto = PeerProtocol("tcp")
             relay = relayed(proto)
             try:
-                await loop.create_connection(lambda r=relay: r, host, port)  # type: ignore[misc]
+                await asyncio.wait_for(
+                    loop.create_connection(lambda r=relay: r, host, port),  # type: ignore[misc]
+                    TCP_ATTEMPT_TIMEOUT)
+            except TimeoutError:
+                errors.append(f"{host}:{port}: no answer in {TCP_ATTEMPT_TIMEOUT:g} s")
+                continue
             except OSError as exc:
                 errors.append(f"{host}:{port}: {os_reason(exc)}")
                 continue

@@ -245,7 +245,7 @@ class IdentityProtocol(AMP):
             raise PeerOffline("the listener did not answer in "
                               f"{self.server.limits.forward_timeout:g} s") from None
         except AmpError as exc:  # lost, or failed with an undeclared error
-            raise PeerOffline(f"the listener went away ({exc})") from None
+            raise PeerOffline(f"the listener failed to answer ({exc})") from None
 
     def _password_failed(self) -> None:
         self.failures += 1

@@ -150,6 +150,8 @@ class Q2QListener:
         if self.tcp_server is not None:
             for sock in self.tcp_server.sockets:
                 host, port = sock.getsockname()[:2]
+                if host in ("0.0.0.0", "::") and self.connection is not None:
+                    host = str(self.connection.host[0])  # our address towards the server
                 found.append(f"tcp@{host}:{port}" if ":" not in host else f"tcp@[{host}]:{port}")
         if self.ptcp is not None and self.ptcp_public is not None:
             found.append(f"ptcp@{self.ptcp_public[0]}:{self.ptcp_public[1]}")
