@@ -301,3 +301,18 @@ def test_tunnel_both_directions_with_half_close(site: Site) -> None:
         stop(opener)
         stop(exposer)
         target.close()
+
+
+def test_receive_limits_and_stops_on_sigterm(site: Site, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_file(tmp_path / "big.bin", 2048)
+    receiver = site.background("bob", "receive", "--dir", str(inbox), "--max-size", "1K")
+    result = site.vertex("alice", "send", str(tmp_path / "big.bin"), "bob@example.test")
+    one_line_error(result, 1, "2048 bytes is over the 1024-byte limit")
+    assert receiver.poll() is None  # without --once it keeps serving after a refusal
+    _, err = stop(receiver)  # SIGTERM: a clean stop
+    assert receiver.returncode == 0, err
+    assert list(inbox.iterdir()) == []
+    missing = site.vertex("bob", "receive", "--dir", str(tmp_path / "nowhere"))
+    one_line_error(missing, 1, "not a directory")
