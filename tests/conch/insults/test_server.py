@@ -12,7 +12,8 @@ from plait.conch.insults import keys, terminal
 from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser
 from plait.conch.insults.keys import Modifier
 from plait.conch.insults.server import (
-    MAX_TERMINAL_SIZE,
+    MAX_TERMINAL_HEIGHT,
+    MAX_TERMINAL_WIDTH,
     Key,
     ServerProtocol,
     TerminalProtocol,
@@ -391,11 +392,11 @@ def test_terminal_size_updates_and_tells_the_application() -> None:
     server.terminal_size(0, 50)  # NAWS 0 = unknown: keep the width
     assert (server.width, server.height) == (132, 50)
     server.terminal_size(10**6, 10**6)
-    assert (server.width, server.height) == (MAX_TERMINAL_SIZE, MAX_TERMINAL_SIZE)
+    assert (server.width, server.height) == (MAX_TERMINAL_WIDTH, MAX_TERMINAL_HEIGHT)
     with pytest.raises(ValueError):
         server.terminal_size(-1, 10)
     assert app.events[1:] == [("size", 132, 43), ("size", 132, 50),
-                              ("size", MAX_TERMINAL_SIZE, MAX_TERMINAL_SIZE)]
+                              ("size", MAX_TERMINAL_WIDTH, MAX_TERMINAL_HEIGHT)]
 
 
 def test_connection_lost_reaches_the_application_once_and_stops_output() -> None:

@@ -192,6 +192,21 @@ def test_unfocused_selection_is_reverse_but_not_bold() -> None:
     assert harness.buffer.cell(0, 1).reverse and not harness.buffer.cell(0, 1).bold
 
 
+def test_selection_survives_its_sequence_shrinking() -> None:
+    chosen: list[str] = []
+    items = ["a", "b", "c", "d"]
+    menu = Selection(items, chosen.append)
+    harness = single(menu, width=4, height=4)
+    harness.send(END)
+    assert harness.screen() == ["a", "b", "c", "d"]
+    del items[2:]
+    menu.repaint()
+    assert harness.screen() == ["a", "b", "", ""]
+    assert harness.buffer.cell(0, 1).reverse
+    harness.send(ENTER)
+    assert chosen == ["b"]
+
+
 def test_empty_selection_does_nothing() -> None:
     chosen: list[str] = []
     harness = single(Selection([], chosen.append))

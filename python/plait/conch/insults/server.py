@@ -28,7 +28,8 @@ from plait.conch.insults.terminal import (
 
 __all__ = [
     "ESCAPE_TIMEOUT",
-    "MAX_TERMINAL_SIZE",
+    "MAX_TERMINAL_HEIGHT",
+    "MAX_TERMINAL_WIDTH",
     "Key",
     "ServerProtocol",
     "TerminalProtocol",
@@ -41,9 +42,10 @@ Key = str | FunctionKey
 # packets); after this long without more bytes it is delivered as the Escape key.
 ESCAPE_TIMEOUT = 0.05
 
-# Larger sizes from NAWS / window-change are clamped: no real terminal is this big and
-# applications allocate width x height cells.
-MAX_TERMINAL_SIZE = 4096
+# Larger sizes from NAWS / window-change are clamped: no real terminal is this big, and
+# widget applications paint width x height cells on every update.
+MAX_TERMINAL_WIDTH = 1000
+MAX_TERMINAL_HEIGHT = 500
 
 _CHARSETS = frozenset({CS_US, CS_UK, CS_DRAWING, CS_ALTERNATE, CS_ALTERNATE_SPECIAL})
 _DESIGNATORS = {G0: b"(", G1: b")"}
@@ -174,8 +176,8 @@ class ServerProtocol:
         """The client's window size changed; 0 means "unknown" and keeps the old value."""
         if width < 0 or height < 0:
             raise ValueError(f"terminal size must not be negative, got {width}x{height}")
-        width = min(width, MAX_TERMINAL_SIZE) or self.width
-        height = min(height, MAX_TERMINAL_SIZE) or self.height
+        width = min(width, MAX_TERMINAL_WIDTH) or self.width
+        height = min(height, MAX_TERMINAL_HEIGHT) or self.height
         self.width = width
         self.height = height
         if self.terminal_protocol is not None:

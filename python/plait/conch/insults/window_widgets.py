@@ -430,12 +430,18 @@ class Selection(Widget):
         self._move_to(len(self.sequence) - 1)
 
     def character_received(self, key: str, modifier: Modifier) -> None:
+        self._keep_in_range()
         if key == ENTER and self.sequence:
             self.on_select(self.sequence[self.focused_index])
+
+    def _keep_in_range(self) -> None:
+        """The program may shorten ``sequence`` at any time."""
+        self.focused_index = max(0, min(self.focused_index, len(self.sequence) - 1))
 
     def render(self, width: int, height: int, painter: Region) -> None:
         if height <= 0:
             return
+        self._keep_in_range()
         if self.focused_index < self.top:
             self.top = self.focused_index
         elif self.focused_index >= self.top + height:
