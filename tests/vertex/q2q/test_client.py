@@ -226,3 +226,43 @@ async def test_server_refuses_commands_for_another_address(tmp_path: Path) -> No
         with pytest.raises(NotAuthorized, match=message):
             await ask(conn, Virtual, id=1, From=alice, to=bob, protocol="echo")
         conn.close()
+
+
+async def test_listener_rejoins_its_server(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server,
+                                ptcp=False) as listener:
+            first = listener.connection
+            assert first is not None
+            first.abort()  # the identity server connection drops
+            for _ in range(500):  # bounded: the first rejoin attempt is after 0.1 s
+                if listener.connection is not first and lab.identity.listeners.get(bob):
+                    break
+                await asyncio.sleep(0.01)
+            assert listener.connection is not first
+            transport, proto = await connect(alice, bob, "echo", lambda: Collector(2),
+                                             certs=alice_certs, server=lab.server,
+                                             methods=("virtual",))
+            transport.write(b"ok")
+            assert await proto.done == b"ok"  # type: ignore[attr-defined]
+            transport.close()
+            assert not listener.lost.done()
+
+
+async def test_listener_gives_up_when_the_server_is_gone(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from plait.vertex.q2q import listener as listener_module
+    monkeypatch.setattr(listener_module, "RECONNECT_DELAYS", (0.01, 0.01))
+    async with identity_lab(tmp_path) as lab:
+        bob, bob_certs = await lab.user("bob")
+        listener = await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server,
+                                ptcp=False)
+        await lab.listening.close()
+        assert listener.connection is not None
+        listener.connection.abort()
+        failure = await listener.lost
+        assert isinstance(failure, ConnectionFailed)
+        assert "cannot reach the identity server" in str(failure)
+        await listener.close()

@@ -180,6 +180,8 @@ class _Attempt:
             return relay
 
         sock.listen(accept)
+        for target in self.offered_addresses("ptcp"):
+            punch(sock, target)  # opens our NAT to the callee's socket
         await ask(self.conn, Outbound, From=self.local, to=self.peer,
                                     protocol=self.protocol, id=self.connection_id,
                                     udpdst=self.ptcp_public)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import ssl
 from collections.abc import Callable, Mapping
 from typing import Any, Self
@@ -18,10 +19,10 @@ from typing import Any, Self
 from .address import Q2QAddress
 from .certs import CertStore
 from .commands import BindUDP, Inbound, Listen, Outbound, Virtual, ask
-from .errors import PeerOffline
+from .errors import PeerOffline, Q2QError
 from .peer import PeerProtocol, factories_from, relayed
 from .ptcp_support import PtcpUnavailable, bind_ptcp, punch
-from .session import ServerConnection, server_session, udp_address
+from .session import ServerConnection, server_address, server_session, udp_address
 from .tls import server_context
 from .udp import public_udp_address
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 Factory = Callable[[], asyncio.BaseProtocol]
 #: Seconds a reverse PTCP connection may take to come up.
 REVERSE_TIMEOUT = 10.0
+#: Waits before each attempt to rejoin a lost identity server (then ``lost`` is resolved).
+RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 30.0, 30.0, 30.0)
 
 
 class ListenerConnection(ServerConnection):
@@ -107,6 +110,10 @@ class Q2QListener:
         self.ptcp_public: tuple[str, int] | None = None
         self._context: ssl.SSLContext | None = None
         self.closed = asyncio.get_running_loop().create_future()
+        #: Resolved (with the last failure, or None) if the server stays unreachable.
+        self.lost: asyncio.Future[BaseException | None] = (
+            asyncio.get_running_loop().create_future())
+        self._reconnecting: asyncio.Task[None] | None = None
 
     # -- what PeerProtocol asks of its answering side
 
@@ -126,23 +133,27 @@ class Q2QListener:
         loop = asyncio.get_running_loop()
         self.tcp_server = await loop.create_server(
             lambda: relayed(PeerProtocol("tcp", self)), host, 0)
-        conn = await server_session(self.address, self.server, self.certs,
-                                    ListenerConnection(self))
-        self.connection = conn
         if use_ptcp:
             try:
                 self.ptcp = await bind_ptcp(host)
                 self.ptcp.listen(lambda: relayed(PeerProtocol("ptcp", self)))
-                server = conn.peer
                 self.ptcp_public = await public_udp_address(
-                    self.ptcp, udp_address((str(server[0]), int(server[1]))))
+                    self.ptcp, udp_address(await self._server_ip()))
             except (PtcpUnavailable, OSError) as exc:
                 log.info("Q2Q listener %s: no PTCP (%s)", self.address, exc)
                 if self.ptcp is not None:
                     self.ptcp.close()
                 self.ptcp = None
-        await ask(conn, Listen, From=self.address.claim(),
-                               protocols=sorted(self.factories), description=self.description)
+        await self._join_server()
+
+    async def _server_ip(self) -> tuple[str, int]:
+        """The identity server's address as connected (its name resolved)."""
+        host, port = server_address(self.address, self.server)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        if not infos:
+            raise OSError(f"cannot resolve {host}")
+        resolved = infos[0][4]
+        return str(resolved[0]), int(resolved[1])
 
     def methods(self) -> list[str]:
         """How callers can reach us, best first (the server adds ``virtual``)."""
@@ -159,20 +170,55 @@ class Q2QListener:
         return found
 
     def _server_lost(self, exc: BaseException | None) -> None:
-        if not self.closed.done():
-            log.warning("Q2Q listener %s lost its identity server: %s", self.address,
-                        exc or "closed")
+        if self.closed.done() or self._reconnecting is not None:
+            return
+        log.warning("Q2Q listener %s lost its identity server (%s); reconnecting",
+                    self.address, exc or "closed")
+        self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        """Back to the server after :data:`RECONNECT_DELAYS`; gives up (``lost``) after."""
+        failure: BaseException | None = None
+        try:
+            for delay in RECONNECT_DELAYS:
+                await asyncio.sleep(delay)
+                if self.closed.done():
+                    return
+                try:
+                    await self._join_server()
+                except (Q2QError, OSError) as exc:
+                    failure = exc
+                    continue
+                log.info("Q2Q listener %s is back on its identity server", self.address)
+                return
+        finally:
+            self._reconnecting = None
+        if not self.lost.done():
+            self.lost.set_result(failure)
+
+    async def _join_server(self) -> None:
+        conn = await server_session(self.address, self.server, self.certs,
+                                    ListenerConnection(self))
+        try:
+            await ask(conn, Listen, From=self.address.claim(),
+                      protocols=sorted(self.factories), description=self.description)
+        except BaseException:
+            conn.close()
+            raise
+        self.connection = conn
 
     async def close(self) -> None:
         """Stop listening: the server forgets us; established connections stay up."""
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         if self.connection is not None:
             self.connection.close()
         if self.tcp_server is not None:
             self.tcp_server.close()
         if self.ptcp is not None:
             self.ptcp.close()
-        if not self.closed.done():
-            self.closed.set_result(None)
 
     async def __aenter__(self) -> Self:
         return self
