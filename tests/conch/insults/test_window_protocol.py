@@ -10,6 +10,7 @@ import pytest
 
 from conch.insults.test_tmux_oracle import Tmux, differences, plait_screen
 from conch.insults.window_harness import ENTER, TAB, Harness, Wire, recorded
+from plait.conch.insults import terminal
 from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser
 from plait.conch.insults.server import ServerProtocol
 from plait.conch.insults.window import (
@@ -43,11 +44,7 @@ def chat_widgets(window: TopWindow, on_quit: Callable[[], object]) -> None:
 
 class Chat(WindowProtocol):
     def build(self, window: TopWindow) -> None:
-        chat_widgets(window, self.quit)
-
-    def quit(self) -> None:
-        assert self.terminal is not None
-        self.terminal.lose_connection()
+        chat_widgets(window, self.close)
 
 
 def test_the_cursor_is_hidden_and_the_tree_drawn() -> None:
@@ -71,11 +68,31 @@ async def test_a_session_typed_as_bytes(loop_kind: str) -> None:
         return str(buffer).split("\n")
 
     assert (await screen())[0] == "\u250c" + "\u2500" * 18 + "\u2510"
+    assert terminal.DECTCEM not in buffer.private_modes  # the cursor is hidden
     server.data_received(b"hello" + ENTER + b"world" + ENTER)
     lines = await screen()
     assert lines[1:3] == ["\u2502hello" + " " * 13 + "\u2502", "\u2502world" + " " * 13 + "\u2502"]
     server.data_received(TAB + ENTER)
     assert wire.closed
+    parser.feed(wire.take())
+    assert str(buffer).strip() == ""
+    assert buffer.cursor == (0, 0)
+    assert terminal.DECTCEM in buffer.private_modes
+
+
+def test_alternate_screen_gives_the_user_their_screen_back() -> None:
+    harness = Harness(lambda window: window.add_child(TextInput(5, lambda _: None)), 10, 2,
+                      alternate_screen=True)
+    harness.buffer.write("shell$")  # on the screen before the application's output arrives
+    harness.send("abc")
+    assert harness.screen()[0] == "abc"
+    assert harness.buffer.alternate_screen
+    harness.close()
+    harness.settle()
+    assert not harness.buffer.alternate_screen
+    assert harness.screen()[0] == "shell$"
+    assert terminal.DECTCEM in harness.buffer.private_modes
+    assert harness.wire.closed
 
 
 def test_resize_lays_the_tree_out_again_and_redraws_everything() -> None:

@@ -242,6 +242,19 @@ def test_text_output_area_truncates() -> None:
     assert harness.screen() == ["the quick", "the lazy d", "", "end", ""]
 
 
+@pytest.mark.parametrize("long_lines", [TextOutputArea.WRAP, TextOutputArea.TRUNCATE])
+def test_text_output_area_tail_shows_the_last_lines(long_lines: int) -> None:
+    area = TextOutputArea(long_lines=long_lines, tail=True)
+    area.set_text("\n".join(f"line {n}" for n in range(50)) + "\nthe very last words")
+    harness = single(area, width=10, height=3)
+    if long_lines == TextOutputArea.WRAP:
+        assert harness.screen() == ["line 49", "the very", "last words"]
+    else:
+        assert harness.screen() == ["line 48", "line 49", "the very l"]
+    area.set_text("one")
+    assert harness.screen() == ["one", "", ""]
+
+
 def test_text_output_area_keeps_to_its_height_and_shows_no_controls() -> None:
     area = TextOutputArea()
     area.set_text("\n".join(f"line {n}\x1b[2J" for n in range(20)))

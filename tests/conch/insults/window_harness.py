@@ -67,9 +67,9 @@ class Harness(WindowProtocol):
     """A ``WindowProtocol`` on an in-memory terminal of ``width`` x ``height``."""
 
     def __init__(self, build: Callable[[TopWindow], object], width: int = 40,
-                 height: int = 10, *, dec_graphics: bool = True) -> None:
+                 height: int = 10, **options: Any) -> None:
         self.scheduled: list[Callable[[], None]] = []
-        super().__init__(self.scheduled.append, dec_graphics=dec_graphics)
+        super().__init__(self.scheduled.append, **options)
         self._build = build
         self.wire = Wire()
         self.buffer = TerminalBuffer(width, height)

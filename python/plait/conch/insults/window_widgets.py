@@ -350,27 +350,41 @@ class TextOutput(Widget):
 
 class TextOutputArea(TextOutput):
     """Many lines of text; long lines are wrapped at word boundaries (``WRAP``) or cut at
-    the edge (``TRUNCATE``)."""
+    the edge (``TRUNCATE``).  With ``tail`` the last lines show (a log or a chat),
+    otherwise the first."""
 
     WRAP, TRUNCATE = 0, 1
 
-    def __init__(self, size: SizeHint = None, long_lines: int = WRAP) -> None:
+    def __init__(self, size: SizeHint = None, long_lines: int = WRAP, *,
+                 tail: bool = False) -> None:
         super().__init__(size)
         if long_lines not in (self.WRAP, self.TRUNCATE):
             raise ValueError(f"long_lines must be WRAP or TRUNCATE, got {long_lines!r}")
         self.long_lines = long_lines
+        self.tail = tail
+
+    def _layout(self, line: str, width: int) -> list[str]:
+        if self.long_lines == self.WRAP:
+            return textwrap.wrap(line, width, break_on_hyphens=False) or [""]
+        return [line[:width]]
 
     def render(self, width: int, height: int, painter: Region) -> None:
-        if width <= 0:
+        if width <= 0 or height <= 0:
             return
         output: list[str] = []
-        for line in self.text.splitlines():
-            if self.long_lines == self.WRAP:
-                output.extend(textwrap.wrap(line, width, break_on_hyphens=False) or [""])
-            else:
-                output.append(line[:width])
-            if len(output) >= height:
-                break
+        lines = self.text.splitlines()
+        if self.tail:
+            # lay out from the end, only as many source lines as can show
+            for line in reversed(lines):
+                output[:0] = self._layout(line, width)
+                if len(output) >= height:
+                    break
+            output = output[-height:]
+        else:
+            for line in lines:
+                output.extend(self._layout(line, width))
+                if len(output) >= height:
+                    break
         for n, line in enumerate(output[:height]):
             painter.cursor_position(0, n)
             painter.write(line)
