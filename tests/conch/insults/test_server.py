@@ -3,6 +3,7 @@ through the native parser into the native screen buffer), and keys reach the app
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 import pytest
@@ -419,3 +420,17 @@ def test_lose_connection_closes_the_transport() -> None:
     server.lose_connection()
     assert wire.closed
 
+
+
+def test_server_protocol_has_every_terminal_method_with_the_same_signature() -> None:
+    server, _ = connected(None)
+    assert isinstance(server, terminal.Terminal)
+    names = [name for name, value in vars(terminal.Terminal).items()
+             if callable(value) and not name.startswith("_")]
+    assert len(names) >= 50
+    for name in names:
+        ours = inspect.signature(getattr(ServerProtocol, name))
+        theirs = inspect.signature(getattr(terminal.Terminal, name))
+        assert list(ours.parameters) == list(theirs.parameters), name
+        for param in theirs.parameters.values():
+            assert ours.parameters[param.name].default == param.default, (name, param.name)
