@@ -334,9 +334,12 @@ def test_drawable_canvas_draws_where_the_arrows_go() -> None:
     canvas = DrawableCanvas()
     harness = single(canvas, width=6, height=3)
     harness.screen()  # the canvas takes its size when first drawn
-    harness.send(b"ab" + DOWN + b"c" + LEFT + LEFT + LEFT + LEFT + LEFT + UP + b"d")
-    assert harness.screen() == ["db", "  c", ""]
-    assert harness.buffer.cell(1, 0).reverse  # the drawing position
+    harness.send(b"ab" + DOWN + b"c" + LEFT * 5 + UP + b"d")  # left wraps round
+    assert harness.screen() == ["ab  d", "  c", ""]
+    assert harness.buffer.cell(5, 0).reverse  # the drawing position
+    harness.send(b"e" + UP + b"f\r")  # right and up wrap round too; Enter draws nothing
+    assert harness.screen() == ["ab  de", "  c", "f"]
+    assert harness.buffer.cell(1, 2).reverse
 
 
 def test_only_the_changed_cells_are_sent_when_typing() -> None:

@@ -143,28 +143,30 @@ class Canvas(Widget):
 
 
 class DrawableCanvas(Canvas):
-    """A canvas the user draws on: arrows move, characters are put down (window.tac's)."""
+    """A canvas the user draws on (window.tac's): arrows move the drawing position,
+    wrapping at the edges, and each character typed is put down there."""
+
+    def _move(self, dx: int, dy: int) -> None:
+        self.x = (self.x + dx) % self._width
+        self.y = (self.y + dy) % self._height
+        self.repaint()
 
     def func_left_arrow(self, modifier: Modifier) -> None:
-        self.x = max(0, self.x - 1)
-        self.repaint()
+        self._move(-1, 0)
 
     def func_right_arrow(self, modifier: Modifier) -> None:
-        self.x = min(self._width - 1, self.x + 1)
-        self.repaint()
+        self._move(1, 0)
 
     def func_up_arrow(self, modifier: Modifier) -> None:
-        self.y = max(0, self.y - 1)
-        self.repaint()
+        self._move(0, -1)
 
     def func_down_arrow(self, modifier: Modifier) -> None:
-        self.y = min(self._height - 1, self.y + 1)
-        self.repaint()
+        self._move(0, 1)
 
     def character_received(self, key: str, modifier: Modifier) -> None:
         if key.isprintable():
             self[self.x, self.y] = key
-            self.func_right_arrow(modifier)
+            self._move(1, 0)
 
     def render(self, width: int, height: int, painter: Region) -> None:
         super().render(width, height, painter)
