@@ -266,3 +266,44 @@ async def test_listener_gives_up_when_the_server_is_gone(tmp_path: Path,
         assert isinstance(failure, ConnectionFailed)
         assert "cannot reach the identity server" in str(failure)
         await listener.close()
+
+
+async def test_a_server_that_hangs_up_is_one_line(tmp_path: Path) -> None:
+    from plait.vertex.q2q import register, request_cert
+
+    class HangUp(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            transport.close()
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(HangUp, "127.0.0.1", 0)
+    where = ("127.0.0.1", server.sockets[0].getsockname()[1])
+    expected = f"the identity server 127.0.0.1:{where[1]} closed the connection"
+    with pytest.raises(ConnectionFailed) as info:
+        await register("alice@example.test", "pw", server=where)
+    assert str(info.value) == expected
+    with pytest.raises(ConnectionFailed, match="closed the connection"):
+        await request_cert("alice@example.test", "pw", CertStore(tmp_path), server=where)
+    server.close()
+
+
+async def test_connect_timeout_is_one_line(tmp_path: Path) -> None:
+    from plait.vertex.q2q.commands import Inbound, Listen, ask
+    from plait.vertex.q2q.session import ServerConnection, server_session
+
+    class Hanging(ServerConnection):
+        @Inbound.responder
+        async def _inbound(self, **_: object) -> dict[str, object]:
+            await asyncio.Event().wait()
+            return {}
+
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        conn = await server_session(bob, lab.server, bob_certs, Hanging())
+        await ask(conn, Listen, From=bob, protocols=["echo"], description="")
+        with pytest.raises(ConnectionFailed) as info:
+            await connect(alice, bob, "echo", Collector, certs=alice_certs, server=lab.server,
+                          timeout=0.3)
+        assert str(info.value) == "cannot connect to bob@example.test in 0.3 s"
+        conn.close()

@@ -30,6 +30,7 @@ from .session import (
     os_reason,
     secure_anonymously,
     server_address,
+    server_errors,
     server_session,
     udp_address,
 )
@@ -51,13 +52,15 @@ async def register(address: Q2QAddress | str, password: str, *,
                    server: tuple[str, int] | None = None) -> None:
     """Create the account ``address`` with ``password`` on its domain's identity server."""
     addr = Q2QAddress.coerce(address)
-    conn = await open_server(server_address(addr, server), ServerConnection())
-    try:
-        ca_pem = await fetch_ca(conn, addr)
-        await secure_anonymously(conn, addr.domain, ca_pem)
-        await ask(conn, Register, address=addr.claim(), password=password)
-    finally:
-        conn.close()
+    where = server_address(addr, server)
+    with server_errors(where):
+        conn = await open_server(where, ServerConnection())
+        try:
+            ca_pem = await fetch_ca(conn, addr)
+            await secure_anonymously(conn, addr.domain, ca_pem)
+            await ask(conn, Register, address=addr.claim(), password=password)
+        finally:
+            conn.close()
 
 
 async def request_cert(address: Q2QAddress | str, password: str, certs: CertStore, *,
@@ -65,19 +68,21 @@ async def request_cert(address: Q2QAddress | str, password: str, certs: CertStor
     """Have ``address``'s certificate signed (password checked) and keep it in ``certs``,
     with its key and the domain's CA certificate; returns the certificate (PEM)."""
     addr = Q2QAddress.coerce(address)
-    conn = await open_server(server_address(addr, server), ServerConnection())
-    try:
-        ca_pem = await fetch_ca(conn, addr)
-        known = certs.ca_pem(addr.domain)
-        if known is not None and known.strip() != ca_pem.strip():
-            raise CertificateMismatch(
-                f"the identity server's CA for {addr.domain} is not the one in {certs.path} "
-                "(a different server, or the CA was remade)")
-        await secure_anonymously(conn, addr.domain, ca_pem)
-        answer = await ask(conn, Sign, certificate_request=certs.request_for(addr),
-                                        password=password)
-    finally:
-        conn.close()
+    where = server_address(addr, server)
+    with server_errors(where):
+        conn = await open_server(where, ServerConnection())
+        try:
+            ca_pem = await fetch_ca(conn, addr)
+            known = certs.ca_pem(addr.domain)
+            if known is not None and known.strip() != ca_pem.strip():
+                raise CertificateMismatch(
+                    f"the identity server's CA for {addr.domain} is not the one in "
+                    f"{certs.path} (a different server, or the CA was remade)")
+            await secure_anonymously(conn, addr.domain, ca_pem)
+            answer = await ask(conn, Sign, certificate_request=certs.request_for(addr),
+                               password=password)
+        finally:
+            conn.close()
     certificate: bytes = answer["certificate"]
     certs.store_ca(addr.domain, ca_pem)
     try:
@@ -239,8 +244,13 @@ async def connect(from_address: Q2QAddress | str, to_address: Q2QAddress | str, 
     if local.domain != peer.domain:
         raise ConnectionFailed(f"{local} and {peer} are in different domains; this Q2Q "
                                "client connects within one domain")
-    return await asyncio.wait_for(
-        _connect(local, peer, protocol, factory, certs, tuple(methods), server), timeout)
+    try:
+        with server_errors(server_address(peer, server)):
+            return await asyncio.wait_for(
+                _connect(local, peer, protocol, factory, certs, tuple(methods), server),
+                timeout)
+    except TimeoutError:
+        raise ConnectionFailed(f"cannot connect to {peer} in {timeout:g} s") from None
 
 
 async def _connect(local: Q2QAddress, peer: Q2QAddress, protocol: str, factory: Factory,

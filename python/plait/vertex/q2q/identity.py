@@ -17,7 +17,13 @@ from typing import Any, ClassVar, TypeVar
 
 from cryptography import x509
 
-from plait.axiom.userbase import BadAddress, DisabledAccount, DuplicateUser, LoginSystem
+from plait.axiom.userbase import (
+    BadAddress,
+    DisabledAccount,
+    DuplicateUser,
+    LoginSystem,
+    UserbaseError,
+)
 from plait.core.cred import UnauthorizedLogin
 from plait.core.cred.credentials import UsernamePassword
 from plait.vertex.juice import AMP, AmpError
@@ -162,6 +168,8 @@ class IdentityServer:
             raise AddressTaken(f"{address.claim()} is already registered") from None
         except BadAddress as exc:
             raise WrongDomain(f"cannot register {address.claim()}: {exc}") from None
+        except UserbaseError as exc:
+            raise RegistrationClosed(f"cannot register {address.claim()}: {exc}") from None
 
     def _check_password_shape(self, password: str) -> None:
         if not password:

@@ -8,18 +8,23 @@ one-line :class:`~.errors.Q2QError`\\ s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import TypeVar
+
+from plait.vertex.juice import AmpError
 
 from .address import Q2QAddress
 from .ca import load_certificate
 from .certs import CertStore
 from .commands import Identify, Secure, WhoAmI, ask
-from .errors import CertificateMismatch, ConnectionFailed
+from .errors import CertificateMismatch, ConnectionFailed, Q2QError
 from .peer import Q2QProtocol, relayed, secure_as_caller
 from .tls import client_context
 
-__all__ = ["DEFAULT_PORT", "ServerConnection", "open_server", "os_reason", "server_address", "udp_address"]
+__all__ = ["DEFAULT_PORT", "ServerConnection", "open_server", "os_reason", "server_address", "server_errors",
+           "udp_address"]
 
 #: The identity server's TCP port; its UDP port is the next one.
 DEFAULT_PORT = 8788
@@ -31,6 +36,21 @@ S = TypeVar("S", bound="ServerConnection")
 
 class ServerConnection(Q2QProtocol):
     """A client's connection to an identity server (it may carry virtual channels)."""
+
+
+@contextlib.contextmanager
+def server_errors(server: tuple[str, int]) -> Iterator[None]:
+    """Failures of the identity server's connection as one-line :class:`ConnectionFailed`."""
+    try:
+        yield
+    except Q2QError:
+        raise
+    except ConnectionError:
+        raise ConnectionFailed(f"the identity server {server[0]}:{server[1]} closed the "
+                               "connection") from None
+    except AmpError as exc:
+        raise ConnectionFailed(f"the identity server {server[0]}:{server[1]} failed: "
+                               f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from None
 
 
 def os_reason(exc: OSError) -> str:
