@@ -6,7 +6,12 @@ through ``ServerProtocol``'s escape sequences, and those bytes are parsed by the
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser
@@ -14,6 +19,7 @@ from plait.conch.insults.server import ServerProtocol
 from plait.conch.insults.window import TopWindow, WindowProtocol
 
 MAX_PAINT_ROUNDS = 100
+TMUX_SECONDS = 20.0
 
 
 class Wire:
@@ -123,3 +129,35 @@ TAB = b"\t"
 SHIFT_TAB = b"\x1b[Z"
 ENTER = b"\r"
 BACKSPACE = b"\x7f"
+
+
+def tmux_screen(data: bytes, width: int, height: int, workdir: Path) -> tuple[list[str], tuple[int, int]]:
+    """What a real terminal (a private tmux server) shows after ``data``: the pane's text
+    (``capture-pane -p``, so DEC line drawing shows as its letters) and cursor."""
+    name = f"plait-window-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    conf = workdir / "tmux.conf"
+    conf.write_text("set -g status off\n")
+    stream = workdir / f"{name}.bin"
+    stream.write_bytes(data)
+    done = f"done-{name}"
+    env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+    def tmux(*args: str) -> str:
+        return subprocess.run(["tmux", "-u", "-L", name, "-f", str(conf), *args], env=env,
+                              capture_output=True, text=True, timeout=30, check=True).stdout
+
+    # the title is set after the data, so once tmux shows it every byte has been processed
+    tmux("new-session", "-d", "-x", str(width), "-y", str(height),
+         f"stty raw -echo; cat {stream}; printf '\\033]2;{done}\\033\\\\'; exec sleep 600")
+    try:
+        deadline = time.monotonic() + TMUX_SECONDS
+        while tmux("display", "-p", "#{pane_title}").strip() != done:
+            if time.monotonic() > deadline:
+                raise TimeoutError("tmux did not take the data in time")
+            time.sleep(0.01)
+        x, y = tmux("display", "-p", "#{cursor_x} #{cursor_y}").split()
+        lines = tmux("capture-pane", "-p").split("\n")[:height]
+    finally:
+        subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, timeout=30,
+                       check=False)
+    return [line.rstrip() for line in lines], (int(x), int(y))
