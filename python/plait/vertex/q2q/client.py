@@ -160,7 +160,7 @@ class _Attempt:
             raise PeerOffline(f"{self.peer} offers no PTCP address")
         target = addresses[0]
         await ask(self.conn, BindUDP, protocol=self.protocol, q2qsrc=self.local,
-                                    q2qdst=self.peer, udpsrc=self.ptcp_public, udpdst=target)
+                  q2qdst=self.peer, udpsrc=self.ptcp_public, udpdst=target)
         punch(sock, target)
         proto = PeerProtocol("ptcp")
         await sock.connect(target, lambda: relayed(proto), timeout=METHOD_TIMEOUT)
@@ -188,8 +188,7 @@ class _Attempt:
         for target in self.offered_addresses("ptcp"):
             punch(sock, target)  # opens our NAT to the callee's socket
         await ask(self.conn, Outbound, From=self.local, to=self.peer,
-                                    protocol=self.protocol, id=self.connection_id,
-                                    udpdst=self.ptcp_public)
+                  protocol=self.protocol, id=self.connection_id, udpdst=self.ptcp_public)
         proto = await asyncio.wait_for(arrived, METHOD_TIMEOUT)
         return await self.handshake(proto)
 
@@ -199,7 +198,7 @@ class _Attempt:
         channel.start(relayed(proto))
         try:
             await ask(self.conn, Virtual, id=channel.channel_id, From=self.local,
-                                        to=self.peer, protocol=self.protocol)
+                      to=self.peer, protocol=self.protocol)
         except BaseException:
             channel.close()
             raise
@@ -261,7 +260,7 @@ async def _connect(local: Q2QAddress, peer: Q2QAddress, protocol: str, factory: 
     try:
         await _prepare_ptcp(attempt, methods)
         answer = await ask(conn, Inbound, From=local, to=peer, protocol=protocol,
-                                        udp_source=attempt.ptcp_public)
+                           udp_source=attempt.ptcp_public)
         attempt.offered, attempt.connection_id = list(answer["methods"]), answer["id"]
         runners = {"tcp": attempt.tcp, "ptcp": attempt.ptcp_method,
                    "reverse-ptcp": attempt.reverse_ptcp, "virtual": attempt.virtual}

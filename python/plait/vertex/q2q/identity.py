@@ -325,8 +325,8 @@ class IdentityProtocol(AMP):
         self.require(From)
         self.server.check_domain(to)
         target = self.server.listener_for(to, protocol)
-        answer = await self._forward(ask(target.proto,
-            Inbound, From=From, to=to, protocol=protocol, udp_source=udp_source))
+        answer = await self._forward(ask(
+            target.proto, Inbound, From=From, to=to, protocol=protocol, udp_source=udp_source))
         methods = [m for m in answer["methods"] if m != "virtual"]
         methods = methods[: self.server.limits.max_methods] + ["virtual"]
         return {"methods": methods, "id": answer["id"]}
@@ -336,8 +336,8 @@ class IdentityProtocol(AMP):
                        udpsrc: tuple[str, int], udpdst: tuple[str, int]) -> dict[str, Any]:
         self.require(q2qsrc)
         target = self.server.listener_for(q2qdst, protocol)
-        await self._forward(ask(target.proto,
-            BindUDP, protocol=protocol, q2qsrc=q2qsrc, q2qdst=q2qdst, udpsrc=udpsrc,
+        await self._forward(ask(
+            target.proto, BindUDP, protocol=protocol, q2qsrc=q2qsrc, q2qdst=q2qdst, udpsrc=udpsrc,
             udpdst=udpdst))
         return {}
 
@@ -346,8 +346,8 @@ class IdentityProtocol(AMP):
                        id: str, udpdst: tuple[str, int]) -> dict[str, Any]:
         self.require(From)
         target = self.server.listener_for(to, protocol)
-        await self._forward(ask(target.proto,
-            Outbound, From=From, to=to, protocol=protocol, id=id, udpdst=udpdst))
+        await self._forward(ask(
+            target.proto, Outbound, From=From, to=to, protocol=protocol, id=id, udpdst=udpdst))
         return {}
 
     # -- relayed (virtual) connections
@@ -370,8 +370,8 @@ class IdentityProtocol(AMP):
         self.pipes[id] = ours
         target.pipes[their_id] = theirs
         try:
-            await self._forward(ask(target,
-                Virtual, id=their_id, From=From, to=to, protocol=protocol))
+            await self._forward(ask(
+                target, Virtual, id=their_id, From=From, to=to, protocol=protocol))
         except BaseException:
             self.pipes.pop(id, None)
             target.pipes.pop(their_id, None)

@@ -211,8 +211,7 @@ async def secure_as_caller(proto: Q2QProtocol, certs: CertStore, local: Q2QAddre
     proto.expected_peer = peer
     proto.trusted = certs.ca_certificate
     try:
-        await ask(proto, Secure, From=local, to=peer, authorize=True,
-                                tls_context=context)
+        await ask(proto, Secure, From=local, to=peer, authorize=True, tls_context=context)
     except ssl.SSLCertVerificationError as exc:
         raise CertificateMismatch(f"{peer}'s certificate is not signed by the CA of "
                                   f"{peer.domain} ({exc.verify_message})") from None

@@ -104,7 +104,7 @@ async def secure_anonymously(proto: ServerConnection, domain: str, ca_pem: bytes
     proto.trusted = lambda _domain: ca
     try:
         await ask(proto, Secure, to=Q2QAddress(domain), authorize=False,
-                                tls_context=client_context(None, None, [ca_pem]))
+                  tls_context=client_context(None, None, [ca_pem]))
     except OSError as exc:
         raise CertificateMismatch(f"TLS with the identity server of {domain} failed: "
                                   f"{exc}") from None
