@@ -6,11 +6,27 @@ from typing import Any, Self, TypeAlias, final, overload
 from typing_extensions import Buffer
 
 __all__ = [
-    "SNTRUP761_CIPHERTEXT_SIZE", "SNTRUP761_PUBLIC_KEY_SIZE", "SSH_CIPHERS", "SSH_MACS",
-    "ArgumentSchema", "BoxDecoder", "DNSFormatError", "DnsCatalog", "DnsDecoder", "DnsUdpPump", "JuiceError", "RawBox",
-    "Sntrup761KeyPair", "SshPacketError", "SshPacketLayer", "__version__", "dns_parse",
-    "dns_render", "sntrup761_encapsulate",
-    "encode_box", "encode_boxes",
+    "SNTRUP761_CIPHERTEXT_SIZE",
+    "SNTRUP761_PUBLIC_KEY_SIZE",
+    "SSH_CIPHERS",
+    "SSH_MACS",
+    "ArgumentSchema",
+    "BoxDecoder",
+    "DNSFormatError",
+    "DnsCatalog",
+    "DnsDecoder",
+    "DnsUdpPump",
+    "JuiceError",
+    "RawBox",
+    "Sntrup761KeyPair",
+    "SshPacketError",
+    "SshPacketLayer",
+    "__version__",
+    "dns_parse",
+    "dns_render",
+    "encode_box",
+    "encode_boxes",
+    "sntrup761_encapsulate",
 ]
 
 __version__: str

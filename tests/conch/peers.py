@@ -26,6 +26,7 @@ a missing binary fails loudly with that hint rather than skipping.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -38,7 +39,7 @@ import sys
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -542,3 +543,22 @@ def ssh_audit(port: int, host: str = HOST) -> tuple[int, list[str], dict[str, An
     for cve in report.get("cves", []) or []:
         problems.append(f"CVE {cve}")
     return p.returncode, problems, report
+
+
+@contextlib.contextmanager
+def password_account(password: str, home: Path) -> Iterator[str]:
+    """A throwaway local account with ``password`` and ``home`` (for sshd password logins:
+    sshd checks passwords against the system's accounts), removed on exit. Needs root."""
+    if os.geteuid() != 0:
+        raise PeerError("a local account for sshd password logins needs root")
+    name = f"plaitpw{random.randrange(10**6):06d}"
+    _run([require("useradd"), "-M", "-d", str(home), "-s", "/bin/sh", name],
+         timeout=TOOL_TIMEOUT)
+    try:
+        _run([require("chpasswd")], input=f"{name}:{password}\n".encode(), timeout=TOOL_TIMEOUT)
+        home.mkdir(parents=True, exist_ok=True)
+        entry = pwd.getpwnam(name)
+        os.chown(home, entry.pw_uid, entry.pw_gid)
+        yield name
+    finally:
+        _run([require("userdel"), name], timeout=TOOL_TIMEOUT, check=False)

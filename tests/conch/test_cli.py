@@ -6,6 +6,7 @@ ExitOnForwardFailure) and the command-line errors (exit status 2)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import select
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -484,6 +486,7 @@ class PlaitServer:
     def __init__(self, home: Path, *key_lines: str) -> None:
         self.home = home
         self.key_lines = list(key_lines)
+        self.password_ports: list[tuple[int, ...]] = []
         self.ready = threading.Event()
         self.port = 0
         self.loop = asyncio.new_event_loop()
@@ -498,7 +501,7 @@ class PlaitServer:
 
     async def _start(self) -> None:
         portal = Portal(Realm(), [SSHPublicKeyChecker({"alice": self.key_lines}),
-                                  InMemoryUsernamePasswordChecker({"alice": "s3cret"})])
+                                  _PeerRecorder(self, {"alice": "s3cret"})])
         self.server = await listen("127.0.0.1", 0, server_host_keys=[Key.generate("ed25519")],
                                    portal=portal, failure_delay=0.05, allow_forwarding=True,
                                    session_factory=lambda a: PtySession(home=self.home))
@@ -509,6 +512,18 @@ class PlaitServer:
         self.loop.call_soon_threadsafe(self.server.close)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+
+class _PeerRecorder(InMemoryUsernamePasswordChecker):
+    """Records which connections were open at each password check."""
+
+    def __init__(self, owner: PlaitServer, users: dict[str, str]) -> None:
+        super().__init__(users)
+        self.owner = owner
+
+    async def request_avatar_id(self, credentials: Any) -> Any:
+        self.owner.password_ports.append(tuple(p[1] for p in self.owner.server.peers))
+        return await super().request_avatar_id(credentials)
 
 
 class Realm:
@@ -536,7 +551,8 @@ def test_password_prompt_when_offered(plait_server: tuple[PlaitServer, Path],
             f"UserKnownHostsFile={tmp_path / 'kh'}", "alice@127.0.0.1", "echo pw-ok"]
     term = Terminal(args, tmp_path)      # HOME has no keys: straight to the password
     try:
-        term.expect(b"(alice@127.0.0.1) Password: ")       # keyboard-interactive first
+        # asked again after each refusal on the one connection (password_attempts=3)
+        term.expect(b"alice@127.0.0.1's password: ")
         term.send(b"wrong\n")
         term.expect(b"Permission denied, please try again.")
         term.expect(b"alice@127.0.0.1's password: ")
@@ -546,6 +562,19 @@ def test_password_prompt_when_offered(plait_server: tuple[PlaitServer, Path],
         term.send(b"s3cret\n")
         term.expect(b"pw-ok")
         assert term.wait() == 0
+    finally:
+        term.kill()
+    # every try went over one TCP connection: the server saw a single client port
+    ports = server.password_ports[-3:]
+    assert len(ports) == 3 and len(set(ports)) == 1 and len(ports[0]) == 1, ports
+    term = Terminal(args, tmp_path)
+    try:                                 # three refusals: the login fails, as ssh's does
+        for answer in (b"a\n", b"b\n", b"c\n"):
+            term.expect(b"alice@127.0.0.1's password: ")
+            term.out = b""
+            term.send(answer)
+        term.expect(b"alice@127.0.0.1: Permission denied (")
+        assert term.wait() == 255
     finally:
         term.kill()
     r = conch(*args[:-2], "-o", "BatchMode=yes", "alice@127.0.0.1", "echo no", home=tmp_path)
@@ -622,7 +651,84 @@ def test_parse_args() -> None:
                           Forward(False, "0.0.0.0", 4, "::1", 5), Forward(True, "::1", 0, "b", 3)]
     assert o.exit_on_forward_failure and o.no_command
     assert parse_forward(":7:c:8", remote=True) == Forward(True, "", 7, "c", 8)
+    o = parse_args(["-o", "ServerAliveInterval=15", "-o", "serveralivecountmax 5", "h"])
+    assert (o.server_alive_interval, o.server_alive_count_max) == (15, 5)
+    assert (parse_args(["h"]).server_alive_interval, parse_args(["h"]).server_alive_count_max) \
+        == (0, 3)
     for bad in (["-o", "Ciphers=x", "h"], ["-o", "ExitOnForwardFailure=maybe", "h"], ["-p", "0", "h"], ["-p", "x", "h"],
+                ["-o", "ServerAliveInterval=-1", "h"], ["-o", "ServerAliveCountMax=x", "h"],
+                ["-o", "ServerAliveInterval=99999999", "h"],
                 ["-o", "StrictHostKeyChecking=maybe", "h"], ["u@"], []):
         with pytest.raises(UsageError):
             parse_args(bad)
+
+
+class FreezingRelay:
+    """A TCP relay on 127.0.0.1 to ``target`` (threads); after ``freeze()`` it drops every
+    byte both ways while keeping the sockets open: a network gone dead."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.frozen = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        try:
+            client, _ = self.listener.accept()
+            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=TIMEOUT)
+        except OSError:
+            return
+        upstream.settimeout(None)
+        self.sockets += [client, upstream]
+        for src, dst in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        while True:
+            try:
+                data = src.recv(65536)
+                if not data:
+                    return
+                if not self.frozen.is_set():
+                    dst.sendall(data)
+            except OSError:
+                return
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+    def close(self) -> None:
+        for sock in (self.listener, *self.sockets):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def test_server_alive_timeout(sshd: SSHD, tmp_path: Path) -> None:
+    """-o ServerAliveInterval/CountMax: a server gone silent ends conch like ssh."""
+    relay = FreezingRelay(sshd.port)
+    env = dict(os.environ, HOME=str(tmp_path))
+    args = ["-p", str(relay.port), "-i", str(sshd.client_key), "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={tmp_path / 'kh'}",
+            "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2",
+            f"{sshd.user}@127.0.0.1", "echo up; exec cat"]
+    # stdin stays open (no EOF is forwarded): the remote cat waits until sshd, seeing the
+    # connection end, closes its stdin
+    proc = subprocess.Popen([sys.executable, "-m", "plait.conch", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.PIPE, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+        assert ready and proc.stdout.readline() == b"up\n"
+        relay.freeze()
+        _, err = proc.communicate(timeout=TIMEOUT)    # its EOF is lost in the frozen relay
+        assert proc.returncode == 255
+        assert err.strip().endswith(b"Timeout, server 127.0.0.1 not responding."), err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        relay.close()           # sshd sees the connection end and ends the session

@@ -16,7 +16,9 @@ always refused.
 connection to host:hostport from the server; ``-R`` asks the server to listen (port 0: it
 picks, and the port is printed) and carries its connections to host:hostport from here.
 A forward that cannot be set up is reported as ssh does, and is fatal (exit 255) with
-``-o ExitOnForwardFailure=yes``. ``-N`` runs no command: conch keeps the forwards until
+``-o ExitOnForwardFailure=yes``. ``-o ServerAliveInterval=N`` (and ``ServerAliveCountMax``,
+default 3) sends keepalives as ssh does and ends with "Timeout, server HOST not responding."
+when they go unanswered. ``-N`` runs no command: conch keeps the forwards until
 SIGINT/SIGTERM (exit 255, as ssh) or the end of the connection. A bad command line exits 2.
 """
 from __future__ import annotations
@@ -77,6 +79,7 @@ Host key verification failed."""
 
 USAGE_EXIT = 2              # a bad command line; 255 stays for conch's own failures
 DEFAULT_BIND = "127.0.0.1"  # the "localhost" of GatewayPorts=no
+MAX_ALIVE = 86_400          # the largest ServerAliveInterval / CountMax taken
 YES_NO = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
 
@@ -109,6 +112,8 @@ class Options:
     batch: bool = False
     forwards: list[Forward] = field(default_factory=list)
     exit_on_forward_failure: bool = False
+    server_alive_interval: int = 0      # seconds; 0: no keepalives (ssh's default)
+    server_alive_count_max: int = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", dest="options", action="append", default=[],
                    metavar="Option=value", help="KnownHostsFile, UserKnownHostsFile, "
                    "StrictHostKeyChecking, BatchMode, Port, User, IdentityFile, "
-                   "ExitOnForwardFailure")
+                   "ExitOnForwardFailure, ServerAliveInterval, ServerAliveCountMax")
     p.add_argument("destination", metavar="[user@]host")
     p.add_argument("command", nargs=argparse.REMAINDER)
     return p
@@ -172,6 +177,14 @@ def parse_args(argv: Sequence[str]) -> Options:
             if value.lower() not in YES_NO:
                 raise UsageError(f"unsupported ExitOnForwardFailure value {value!r}")
             opts.exit_on_forward_failure = YES_NO[value.lower()]
+        elif key in ("serveraliveinterval", "serveralivecountmax"):
+            if not value.isdigit() or int(value) > MAX_ALIVE:
+                raise UsageError(f"{name.strip()} wants a number from 0 to {MAX_ALIVE}, "
+                                 f"not {value!r}")
+            if key == "serveraliveinterval":
+                opts.server_alive_interval = int(value)
+            else:
+                opts.server_alive_count_max = int(value)
         else:
             raise UsageError(f"unsupported option {name!r}")
     if ns.port is not None:
@@ -445,29 +458,33 @@ async def _connect(opts: Options, policy: HostKeyPolicy, keys: list[Key],
 
     def kbd(name: str, instruction: str, prompts: list[tuple[str, bool]]) -> list[str] | None:
         nonlocal asked
+        if asked >= PASSWORD_TRIES:
+            return None
+        if asked:
+            print("Permission denied, please try again.", file=sys.stderr)
         if instruction:
             print(instruction, file=sys.stderr)
         asked += 1
         who = f"({opts.user}@{opts.host}) "
         return [getpass.getpass(who + p) if not echo else input(who + p) for p, echo in prompts]
 
-    password: str | None = None
-    while True:
-        try:
-            # the first try answers keyboard-interactive prompts; later ones send the
-            # password typed (and give it to a lone hidden keyboard-interactive prompt)
-            return await connect(opts.host, opts.port, username=opts.user, password=password,
-                                 client_keys=keys, known_hosts=policy,
-                                 kbd_interactive=kbd if interactive and password is None
-                                 else None, config=config, connect_timeout=CONNECT_TIMEOUT)
-        except AuthenticationError as exc:
-            offered = _methods_of(exc) & {"password", "keyboard-interactive"}
-            if not interactive or not offered or asked >= PASSWORD_TRIES:
-                raise
-            if asked:
-                print("Permission denied, please try again.", file=sys.stderr)
-            asked += 1
-            password = getpass.getpass(f"{opts.user}@{opts.host}'s password: ")
+    async def password() -> str | None:
+        # asked per attempt on the one connection: a refusal asks again, as ssh does
+        nonlocal asked
+        if asked >= PASSWORD_TRIES:
+            return None
+        if asked:
+            print("Permission denied, please try again.", file=sys.stderr)
+        asked += 1
+        return await asyncio.to_thread(getpass.getpass, f"{opts.user}@{opts.host}'s password: ")
+
+    return await connect(opts.host, opts.port, username=opts.user,
+                         password=password if interactive else None, client_keys=keys,
+                         known_hosts=policy, kbd_interactive=kbd if interactive else None,
+                         config=config, connect_timeout=CONNECT_TIMEOUT,
+                         password_attempts=PASSWORD_TRIES,
+                         keepalive_interval=opts.server_alive_interval,
+                         keepalive_count_max=opts.server_alive_count_max)
 
 
 class _StdinPump:
@@ -641,8 +658,15 @@ async def _hold(conn: Any, opts: Options) -> int:
         for task in (closed, stopped):
             task.cancel()
     if not stop.is_set():
-        print(f"Connection to {opts.host} closed by remote host.", file=sys.stderr)
+        print(_lost(conn, opts), file=sys.stderr)
     return 255
+
+
+def _lost(conn: Any, opts: Options) -> str:
+    """What ssh says when the connection goes under a session."""
+    if conn.keepalives_sent and "not responding" in str(conn.error or ""):
+        return f"Timeout, server {opts.host} not responding."
+    return f"Connection to {opts.host} closed by remote host."
 
 
 async def _session(conn: Any, opts: Options, stdin_tty: bool) -> int:
@@ -686,6 +710,8 @@ async def _session(conn: Any, opts: Options, stdin_tty: bool) -> int:
             termios.tcsetattr(0, termios.TCSADRAIN, saved)
     if session.exit_status is not None:
         return int(session.exit_status) & 0xFF
+    if conn.is_closed and _lost(conn, opts).startswith("Timeout"):
+        print(_lost(conn, opts), file=sys.stderr)
     return 255
 
 

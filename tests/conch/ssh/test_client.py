@@ -1,5 +1,6 @@
 """The plait SSH client against real servers: OpenSSH sshd (every algorithm, exec, stdin,
-pty shell, SFTP, host key checks) and paramiko's server."""
+pty shell, SFTP, host key checks, a password asked again on one connection) and paramiko's
+server."""
 from __future__ import annotations
 
 import asyncio
@@ -9,12 +10,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import asyncssh
 import paramiko
 import pytest
 
-from conch.peers import SSHD, Dropbear, require
+from conch.peers import SSHD, Dropbear, password_account, require
 from plait.conch.ssh import AuthenticationError, HostKeyError, Key, TransportConfig, connect
 from plait.conch.ssh.kex import KEX_METHODS
 from plait.conch.ssh.known_hosts import KnownHosts
@@ -118,6 +120,84 @@ async def test_wrong_client_key_refused(sshd: SSHD) -> None:
     with pytest.raises(AuthenticationError):
         await connect("127.0.0.1", sshd.port, username=sshd.user,
                       client_keys=[Key.generate("ed25519")], known_hosts=sshd.known_hosts)
+
+
+PASSWORD = "Pw-7vq!x2"
+
+
+class _Answers:
+    """A password callback giving ``answers`` in turn (async when ``is_async``)."""
+
+    def __init__(self, answers: list[str | None], is_async: bool) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+        self.is_async = is_async
+
+    def __call__(self) -> object:
+        self.calls += 1
+        value = self.answers.pop(0)
+        if not self.is_async:
+            return value
+
+        async def later() -> str | None:
+            await asyncio.sleep(0)
+            return value
+        return later()
+
+
+@pytest.mark.parametrize("is_async", [True, False], ids=["async", "sync"])
+async def test_password_asked_again_on_one_connection_sshd(tmp_path: Path,
+                                                           is_async: bool) -> None:
+    with password_account(PASSWORD, tmp_path / "home") as user, \
+            SSHD(extra_config={"PasswordAuthentication": "yes"}) as sshd:
+        answers = _Answers(["wrong", PASSWORD], is_async)
+        async with await connect("127.0.0.1", sshd.port, username=user, password=answers,
+                                 known_hosts=sshd.known_hosts) as conn:
+            r = await conn.run("id -un")
+        assert r.stdout == f"{user}\n".encode() and answers.calls == 2
+        # sshd saw both tries on the same TCP connection (the same client port)
+        log = sshd.log()
+        failed = [line.rsplit(" port ", 1)[1].split()[0] for line in log.splitlines()
+                  if f"Failed password for {user} from" in line]
+        accepted = [line.rsplit(" port ", 1)[1].split()[0] for line in log.splitlines()
+                    if f"Accepted password for {user} from" in line]
+        assert len(failed) == 1 and accepted == failed, log[-2000:]
+
+
+async def test_password_callback_limits_and_errors_sshd(tmp_path: Path) -> None:
+    with password_account(PASSWORD, tmp_path / "home") as user, \
+            SSHD(extra_config={"PasswordAuthentication": "yes"}) as sshd:
+        answers = _Answers(["a", "b", "c", PASSWORD], True)
+        with pytest.raises(AuthenticationError):     # three attempts, then no more
+            await connect("127.0.0.1", sshd.port, username=user, password=answers,
+                          known_hosts=sshd.known_hosts, password_attempts=3)
+        assert answers.calls == 3
+        gave_up = _Answers([None], False)
+        with pytest.raises(AuthenticationError):
+            await connect("127.0.0.1", sshd.port, username=user, password=gave_up,
+                          known_hosts=sshd.known_hosts)
+        assert gave_up.calls == 1
+
+        def broken() -> str:
+            raise RuntimeError("no terminal")
+        with pytest.raises(AuthenticationError, match="password callback failed: no terminal"):
+            await connect("127.0.0.1", sshd.port, username=user, password=broken,
+                          known_hosts=sshd.known_hosts)
+        with pytest.raises(ValueError):
+            await connect("127.0.0.1", sshd.port, username=user, password=broken,
+                          known_hosts=sshd.known_hosts, password_attempts=0)
+
+
+async def test_connect_timeout_excludes_time_in_the_password_callback(tmp_path: Path
+                                                                        ) -> None:
+    with password_account(PASSWORD, tmp_path / "home") as user, \
+            SSHD(extra_config={"PasswordAuthentication": "yes"}) as sshd:
+        async def slow_typist() -> str:
+            await asyncio.sleep(2.5)          # longer than the whole connect_timeout
+            return PASSWORD
+        async with await connect("127.0.0.1", sshd.port, username=user, password=slow_typist,
+                                 known_hosts=sshd.known_hosts, connect_timeout=2.0) as conn:
+            assert (await conn.run("true")).exit_status == 0
 
 
 class _ParamikoServer(paramiko.ServerInterface):

@@ -208,12 +208,54 @@ def test_classic_kex_attribute(tmp_path: Path) -> None:
         service = store.find_first(SSHService)
         assert service is not None and service.classic_kex is False
         assert tuple(service.transport_config().kex_algorithms) == POST_QUANTUM_KEX
-        service.classic_kex = True
+    finally:
+        store.close()
+    # what the README says to do: axiomatic browse, set it, leave
+    _axiomatic(tmp_path, "browse", input="from plait.conch.ssh.service import SSHService\n"
+               "store.find_first(SSHService).classic_kex = True\n")
+    store = Store(tmp_path / "site.axiom")
+    try:
+        service = store.find_first(SSHService)
+        assert service is not None and service.classic_kex is True
         kex = tuple(service.transport_config().kex_algorithms)
         assert kex[:3] == POST_QUANTUM_KEX and "curve25519-sha256" in kex
         assert "diffie-hellman-group14-sha256" not in kex    # still hardened
     finally:
         store.close()
+
+
+OLD_SERVICE = """
+from plait.axiom.attributes import integer, text
+from plait.axiom.item import Item
+from plait.axiom.store import Store
+
+class OldSSHService(Item):   # the version-1 schema, as stores made before classic_kex hold it
+    type_name = "plait_conch_ssh_service"
+    schema_version = 1
+    name = text(allow_none=True, default="ssh")
+    description = text(allow_none=False, default="tcp:2222:interface=127.0.0.1")
+    session_factory = text(allow_none=False, default="x:y")
+    max_attempts = integer(default=6, allow_none=False)
+    grace_time = integer(default=120, allow_none=False)
+
+with Store(PATH) as store:
+    OldSSHService(store=store, name="old-ssh", description="tcp:2299:interface=127.0.0.1",
+                  session_factory="plait.conch.ssh.service:pty_session_factory",
+                  max_attempts=4, grace_time=30)
+"""
+
+
+def test_version_1_items_upgrade_without_classic_kex(tmp_path: Path) -> None:
+    # the old code runs in its own process: this one knows only the current class
+    subprocess.run([sys.executable, "-c", OLD_SERVICE.replace("PATH", repr(str(tmp_path)))],
+                   check=True, capture_output=True, timeout=60)
+    with Store(tmp_path) as store:
+        service = store.find_first(SSHService)
+        assert service is not None
+        assert (service.name, service.description, service.max_attempts, service.grace_time,
+                service.classic_kex) == ("old-ssh", "tcp:2299:interface=127.0.0.1", 4, 30,
+                                         False)
+        assert service.session_factory == "plait.conch.ssh.service:pty_session_factory"
 
 
 def test_host_keys_created_once_and_reused(tmp_path: Path) -> None:

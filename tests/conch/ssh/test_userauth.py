@@ -12,6 +12,7 @@ from plait.conch.ssh.userauth import (
     Banner,
     CheckCredentials,
     GraceTimeExpired,
+    PasswordNeeded,
     TooManyAttempts,
     UserAuthClient,
     UserAuthServer,
@@ -195,6 +196,62 @@ def test_password_success_and_failure() -> None:
     p.run()
     assert p.client_events == [AuthFailed(("password",))]
     assert "nope" not in repr(p.checks)
+
+
+def _answer_asks(p: Pair, answers: list[str | None]) -> list[PasswordNeeded]:
+    """Run the pair, answering each PasswordNeeded with the next of ``answers``."""
+    asked: list[PasswordNeeded] = []
+    p.run()
+    while p.client_events and isinstance(p.client_events[-1], PasswordNeeded):
+        asked.append(p.client_events.pop())
+        p.client.supply_password(answers.pop(0))
+        p.run()
+    return asked
+
+
+@pytest.mark.parametrize("method", ["password", "keyboard-interactive"])
+def test_asked_password_retried_on_one_connection(method: str) -> None:
+    p = Pair(UserAuthClient(SID, "bob", ask_password=True),
+             UserAuthServer(SID, methods=(method,)), accept_for())
+    asked = _answer_asks(p, ["wrong", "also wrong", "secret"])
+    prompt = "Password: " if method == "keyboard-interactive" else None
+    assert asked == [PasswordNeeded(1, prompt), PasswordNeeded(2, prompt),
+                     PasswordNeeded(3, prompt)]
+    assert p.checks == [UsernamePassword("bob", pw) for pw in ("wrong", "also wrong", "secret")]
+    assert p.client_events == [AuthSucceeded("bob")]
+
+
+def test_asked_password_limited_then_gives_up() -> None:
+    p = Pair(UserAuthClient(SID, "bob", ask_password=True, password_attempts=2),
+             UserAuthServer(SID, methods=("password", "keyboard-interactive")), accept_for())
+    asked = _answer_asks(p, ["a", "b"])
+    assert [a.attempt for a in asked] == [1, 2]
+    # two refusals use up the attempts: keyboard-interactive asks nothing more either
+    assert p.client_events == [AuthFailed(("password", "keyboard-interactive"))]
+    assert len(p.checks) == 2
+    with pytest.raises(ValueError):
+        UserAuthClient(SID, "bob", ask_password=True, password_attempts=0)
+
+
+def test_asked_password_none_moves_on() -> None:
+    p = Pair(UserAuthClient(SID, "bob", ask_password=True),
+             UserAuthServer(SID, methods=("password",)), accept_for())
+    assert _answer_asks(p, [None]) == [PasswordNeeded(1)]
+    assert p.client_events == [AuthFailed(("password",))] and p.checks == []
+    with pytest.raises(ValueError, match="no password was asked"):
+        p.client.supply_password("late")
+
+
+def test_nothing_may_arrive_while_a_password_is_asked() -> None:
+    client = UserAuthClient(SID, "bob", ask_password=True)
+    client.start()
+    client.payloads_to_send()
+    client.receive_payload(Writer(Msg.USERAUTH_FAILURE).name_list(["password"]).boolean(False)
+                           .getvalue())
+    assert client.next_event() == PasswordNeeded(1)
+    assert client.payloads_to_send() == []          # nothing is sent before the answer
+    with pytest.raises(ProtocolError):
+        client.receive_payload(Writer(Msg.USERAUTH_SUCCESS).getvalue())
 
 
 def test_password_change_request_refused() -> None:

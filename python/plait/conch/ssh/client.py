@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
+import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -20,6 +22,7 @@ from .errors import (
     ProtocolError,
 )
 from .forward import Listener, accept_to, bridge_incoming
+from .keepalive import Keepalive, KeepaliveAction
 from .keys import Key
 from .protocol import Channel, SSHProtocol
 from .session import (
@@ -38,12 +41,27 @@ from .session import (
     WindowChange,
 )
 from .transport import Disconnected, KexCompleted, Transport, TransportConfig
-from .userauth import AuthFailed, AuthSucceeded, Banner, KbdCallback, UserAuthClient
+from .userauth import (
+    AuthFailed,
+    AuthSucceeded,
+    Banner,
+    KbdCallback,
+    PasswordNeeded,
+    UserAuthClient,
+)
 
-__all__ = ["RunResult", "SSHClientConnection", "SSHClientSession", "connect"]
+__all__ = ["PasswordCallback", "RunResult", "SSHClientConnection", "SSHClientSession",
+           "connect"]
+
+log = logging.getLogger("plait.conch.ssh")
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 READ_LIMIT = 1 << 20     # a reader holding more than twice this stops the peer's window
+KEEPALIVE_REQUEST = "keepalive@openssh.com"
+
+#: ``password=`` as a callable: asked each time a password is needed (a retry after a
+#: refusal asks again on the same connection); may be async; None gives up on passwords.
+PasswordCallback = Callable[[], "str | None | Awaitable[str | None]"]
 
 
 @dataclass(frozen=True)
@@ -123,12 +141,19 @@ class SSHClientSession(Channel):
 
 class _ClientProtocol(SSHProtocol):
     def __init__(self, transport: Transport, *, username: str, keys: Sequence[Key],
-                 password: str | None, kbd_interactive: KbdCallback | None) -> None:
+                 password: str | PasswordCallback | None,
+                 kbd_interactive: KbdCallback | None, password_attempts: int = 3,
+                 keepalive: Keepalive | None = None) -> None:
         super().__init__(transport)
         self.username = username
         self.keys = list(keys)
-        self.password = password
+        self.password_callback = password if callable(password) else None
+        self.password = password if isinstance(password, str) else None
+        self.password_attempts = password_attempts
         self.kbd_interactive = kbd_interactive
+        self.keepalive = keepalive
+        self.asking = False          # a password callback is running (the user may be typing)
+        self.asking_time = 0.0       # seconds spent in password callbacks
         self.auth: UserAuthClient | None = None
         self.ready: asyncio.Future[None] = self.loop.create_future()
         self.banners: list[str] = []
@@ -148,7 +173,9 @@ class _ClientProtocol(SSHProtocol):
         assert self.ssh.session_id is not None
         self.auth = UserAuthClient(self.ssh.session_id, self.username, keys=self.keys,
                                    password=self.password, kbd_interactive=self.kbd_interactive,
-                                   server_sig_algs=self.ssh.server_sig_algs)
+                                   server_sig_algs=self.ssh.server_sig_algs,
+                                   ask_password=self.password_callback is not None,
+                                   password_attempts=self.password_attempts)
         self.auth.start()
 
     def _userauth_payload(self, payload: bytes) -> None:
@@ -158,12 +185,22 @@ class _ClientProtocol(SSHProtocol):
         if self.ssh.server_sig_algs is not None and self.auth.server_sig_algs is None:
             self.auth.set_server_sig_algs(self.ssh.server_sig_algs)
         self.auth.receive_payload(payload)
+        self._auth_events()
+
+    def _auth_events(self) -> None:
+        assert self.auth is not None
         while (ev := self.auth.next_event()) is not None:
             if isinstance(ev, AuthSucceeded):
                 self.ssh.enable_delayed_compression()
                 self._start_connection()
+                if self.keepalive is not None:
+                    self.keepalive.start(self.loop.time())
                 if not self.ready.done():
                     self.ready.set_result(None)
+            elif isinstance(ev, PasswordNeeded):
+                task = asyncio.ensure_future(self._ask_password())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
             elif isinstance(ev, AuthFailed):
                 self.error = AuthenticationError(
                     f"authentication failed (server offers {', '.join(ev.methods)})")
@@ -171,6 +208,68 @@ class _ClientProtocol(SSHProtocol):
                                     "no more authentication methods")
             elif isinstance(ev, Banner):
                 self.banners.append(ev.text)
+
+    async def _ask_password(self) -> None:
+        """Run the password callback (the transport keeps going meanwhile) and hand its
+        answer to user-auth; a failing callback ends the login."""
+        assert self.password_callback is not None
+        started = self.loop.time()
+        self.asking = True
+        try:
+            value = self.password_callback()
+            if inspect.isawaitable(value):
+                value = await value
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"the password callback returned {type(value).__name__}")
+        except Exception as exc:  # noqa: BLE001 - the caller's code: any failure ends the login
+            if self.error is None:
+                self.error = AuthenticationError(f"password callback failed: {exc}")
+            self.close(DisconnectReason.AUTH_CANCELLED_BY_USER, "login cancelled")
+            return
+        finally:
+            self.asking = False
+            self.asking_time += self.loop.time() - started
+        if self.ssh.closed or self.auth is None:
+            return
+        try:
+            self.auth.supply_password(value)
+            self._auth_events()
+        except ProtocolError as exc:
+            self.ssh.disconnect(int(exc.reason), exc.description)
+        self.process()
+
+    # -- keepalives (ServerAliveInterval) ----------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.keepalive is not None:
+            self.keepalive.received(self.loop.time())
+        super().data_received(data)
+
+    def _next_deadline(self) -> float | None:
+        deadlines = [d for d in (self.ssh.get_timer(),
+                                 self.keepalive.get_timer() if self.keepalive else None)
+                     if d is not None]
+        return min(deadlines) if deadlines else None
+
+    def _handle_timer(self, now: float) -> None:
+        super()._handle_timer(now)
+        if self.keepalive is None or self.ssh.closed:
+            return
+        action = self.keepalive.handle_timer(now)
+        if action is KeepaliveAction.PROBE and self.conn is not None:
+            self.global_request(KEEPALIVE_REQUEST)
+        elif action is KeepaliveAction.TIMEOUT:
+            ka = self.keepalive
+            log.info("SSH connection %s: no answer to %d keepalives in %.0f s", self.peername,
+                     ka.unanswered, ka.interval * (ka.count_max + 1))
+            if self.error is None:
+                self.error = ConnectionLost(
+                    f"server not responding ({ka.unanswered} keepalives unanswered)",
+                    DisconnectReason.CONNECTION_LOST)
+            self.ssh.disconnect(DisconnectReason.BY_APPLICATION, "keepalive timeout")
+            self.process()
+            if self.sock is not None:      # the peer may read nothing: do not wait to flush
+                self.sock.abort()
 
     def _channel_open_requested(self, channel: int, kind: str, extra: bytes) -> None:
         assert self.conn is not None
@@ -212,6 +311,21 @@ class SSHClientConnection:
     @property
     def banners(self) -> list[str]:
         return list(self._proto.banners)
+
+    @property
+    def keepalives_sent(self) -> int:
+        """keepalive@openssh.com probes sent so far (0 without ``keepalive_interval``)."""
+        ka = self._proto.keepalive
+        return 0 if ka is None else ka.probes_sent
+
+    @property
+    def is_closed(self) -> bool:
+        return self._proto.closed.done()
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the connection ended (None while it is open or after a clean close)."""
+        return self._proto.error
 
     async def open_session(self, command: str | None = None, *, subsystem: str | None = None,
                            term: str | None = None, cols: int = 80, rows: int = 24,
@@ -396,33 +510,78 @@ def _prefer(config: TransportConfig | None, known: list[Key]) -> TransportConfig
 
 
 async def connect(host: str, port: int = 22, *, username: str | None = None,
-                  password: str | None = None,
+                  password: str | PasswordCallback | None = None,
                   client_keys: Sequence[Key | str | os.PathLike[str]] = (),
                   passphrase: bytes | None = None,
                   known_hosts: Any = DEFAULT_KNOWN_HOSTS,
                   kbd_interactive: KbdCallback | None = None,
                   config: TransportConfig | None = None,
-                  connect_timeout: float | None = 30.0) -> SSHClientConnection:
+                  connect_timeout: float | None = 30.0,
+                  password_attempts: int = 3,
+                  keepalive_interval: float = 0.0,
+                  keepalive_count_max: int = 3) -> SSHClientConnection:
     """Connect, exchange keys, check the host key (``known_hosts``: a known_hosts path, by
     default ~/.ssh/known_hosts, a KnownHosts, a Key, a list of Keys or a callable
     ``(key) -> bool``; None accepts any key, which is unsafe) and log in with
     ``client_keys`` and/or ``password``. Raises HostKeyError, AuthenticationError,
-    ConnectionLost or OSError."""
+    ConnectionLost or OSError.
+
+    ``password`` may be a callable (sync or async, no arguments) asked each time a password
+    is needed -- for the password method or a lone hidden keyboard-interactive prompt --
+    and asked again after a refusal, on the same connection, up to ``password_attempts``
+    times; it returns the password, or None to stop trying passwords. ``connect_timeout``
+    does not count the time spent in it (a person may be typing).
+
+    ``keepalive_interval`` > 0 (seconds) turns on keepalives as OpenSSH's
+    ServerAliveInterval / ServerAliveCountMax: after that long without hearing from the
+    server, keepalive@openssh.com is sent; when more than ``keepalive_count_max`` go
+    unanswered in a row the connection is dropped (ConnectionLost, "server not
+    responding")."""
+    if password_attempts < 1:
+        raise ValueError("password_attempts must be at least 1")
+    keepalive = Keepalive(keepalive_interval, keepalive_count_max) \
+        if keepalive_interval else None
     loop = asyncio.get_running_loop()
     user = username or os.environ.get("USER") or "root"
     keys = _load_keys(client_keys, passphrase)
     verify, known = _host_key_checker(known_hosts, host, port)
     transport = Transport(server=False, config=_prefer(config, known), verify_host_key=verify)
     proto = _ClientProtocol(transport, username=user, keys=keys, password=password,
-                            kbd_interactive=kbd_interactive)
+                            kbd_interactive=kbd_interactive,
+                            password_attempts=password_attempts, keepalive=keepalive)
 
     async def _open() -> None:
         await loop.create_connection(lambda: proto, host, port)
         await proto.ready
 
+    task = asyncio.ensure_future(_open())
     try:
-        await asyncio.wait_for(_open(), connect_timeout)
+        await _within(task, proto, connect_timeout)
     except BaseException:
+        task.cancel()
         proto.close()
         raise
     return SSHClientConnection(proto)
+
+
+ASK_POLL = 1.0     # seconds between looks at the clock while a password callback runs
+
+
+async def _within(task: asyncio.Future[None], proto: _ClientProtocol,
+                  timeout: float | None) -> None:
+    """Await ``task`` for at most ``timeout`` seconds not spent in password callbacks."""
+    if timeout is None:
+        await task
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline + proto.asking_time - loop.time()
+        if proto.asking:
+            remaining = max(remaining, ASK_POLL)
+        if remaining <= 0:
+            raise TimeoutError(f"no SSH login within {timeout:g} s")
+        done, _ = await asyncio.wait({task}, timeout=remaining)
+        if done:
+            task.result()
+            return

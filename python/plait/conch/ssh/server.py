@@ -572,6 +572,11 @@ class SSHServer:
     def sockets(self) -> tuple[Any, ...]:
         return tuple(self._server.sockets) if self._server else ()
 
+    @property
+    def peers(self) -> list[Any]:
+        """The peer addresses of the connections open now."""
+        return [proto.peername for proto in self._connections]
+
     def close(self) -> None:
         if self._server is not None:
             self._server.close()
@@ -621,7 +626,10 @@ async def listen(host: str = "127.0.0.1", port: int = 0, *,
                  allow_forwarding: bool | Callable[..., bool] = True) -> SSHServer:
     """Listen for SSH connections on ``host``:``port`` (0 picks a free port); ``config``
     defaults to :meth:`TransportConfig.hardened` (plus ECDSA host key algorithms if no
-    other host key is given). ``allow_forwarding`` (True, False or
+    other host key is given): post-quantum key exchange first, with curve25519 and large
+    DH groups kept as fallbacks for the clients a library server meets (paramiko, older
+    OpenSSH); ``TransportConfig.hardened(post_quantum_only=True)`` drops them, as
+    ``plait serve`` does. ``allow_forwarding`` (True, False or
     ``f(avatar, kind, host, port)``; an avatar's own ``allow_forwarding(kind, host, port)``
     wins) decides direct-tcpip and tcpip-forward requests."""
     if process_factory is not None:

@@ -24,7 +24,8 @@ from .wire import Reader, Writer
 
 __all__ = [
     "DEFAULT_PUBLICKEY_ALGORITHMS", "AuthFailed", "AuthSucceeded", "Banner", "CheckCredentials",
-    "Event", "GraceTimeExpired", "KbdPrompts", "SigningKey", "TooManyAttempts",
+    "Event", "GraceTimeExpired", "KbdPrompts", "PasswordNeeded", "SigningKey",
+    "TooManyAttempts",
     "UserAuthClient", "UserAuthServer", "publickey_signed_data",
 ]
 
@@ -82,7 +83,18 @@ class Banner:
     text: str
 
 
-Event = CheckCredentials | AuthSucceeded | TooManyAttempts | GraceTimeExpired | AuthFailed | Banner
+@dataclass(frozen=True)
+class PasswordNeeded:
+    """Client (``ask_password``): the next request needs a password; answer with
+    :meth:`UserAuthClient.supply_password`. ``attempt`` counts from 1; ``prompt`` is the
+    server's keyboard-interactive prompt when it asks that way, else None."""
+
+    attempt: int
+    prompt: str | None = None
+
+
+Event = (CheckCredentials | AuthSucceeded | TooManyAttempts | GraceTimeExpired | AuthFailed
+         | Banner | PasswordNeeded)
 
 
 def _protocol_error(description: str) -> ProtocolError:
@@ -375,6 +387,12 @@ class UserAuthClient:
     ``password``, then keyboard-interactive (``kbd_interactive`` answers the prompts; without
     it, a lone hidden prompt is answered with ``password``).
 
+    With ``ask_password`` the password is not known up front: each time one is needed
+    (a password request, or a lone hidden keyboard-interactive prompt) a
+    :class:`PasswordNeeded` event asks for it, and after a refusal it is asked again, up to
+    ``password_attempts`` times in all, on the same connection (OpenSSH's
+    NumberOfPasswordPrompts).
+
     Call :meth:`start` once the server accepted the ssh-userauth service.
     ``server_sig_algs`` (from EXT_INFO) picks the RSA signature algorithm the server takes.
     """
@@ -382,8 +400,14 @@ class UserAuthClient:
     def __init__(self, session_id: bytes, username: str, *, keys: Sequence[SigningKey] = (),
                  password: str | None = None, kbd_interactive: KbdCallback | None = None,
                  service: str = "ssh-connection",
-                 server_sig_algs: Sequence[str] | None = None) -> None:
+                 server_sig_algs: Sequence[str] | None = None, ask_password: bool = False,
+                 password_attempts: int = 3) -> None:
+        if password_attempts < 1:
+            raise ValueError("password_attempts must be at least 1")
         self.session_id = session_id
+        self.ask_password = ask_password
+        self.password_attempts = password_attempts
+        self._asked = 0                          # passwords asked for so far
         self.username = username
         self.keys = list(keys)
         self.password = password
@@ -393,11 +417,14 @@ class UserAuthClient:
         self.methods: tuple[str, ...] = ()      # the server's last list of methods
         self.method: str | None = None          # the method that succeeded, or in progress
         self.finished = False
-        self._state = "idle"   # idle | none | pk_query | pk_sign | password | kbd | done
+        # idle | none | pk_query | pk_sign | password | kbd | done, and while a
+        # PasswordNeeded waits for its answer: password_wait | kbd_wait
+        self._state = "idle"
         self._key_index = 0
         self._key_alg = ""
         self._password_tried = False
         self._kbd_tried = False
+        self._kbd_asked = False      # this keyboard-interactive try asked for a password
         self._kbd_rounds = 0
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
@@ -434,7 +461,7 @@ class UserAuthClient:
             if not self.finished:
                 self._events.append(Banner(text))
             return
-        if self._state in ("idle", "done"):
+        if self._state in ("idle", "done", "password_wait", "kbd_wait"):
             raise _protocol_error(f"user-auth message {msg} when no request is outstanding")
         if msg == Msg.USERAUTH_SUCCESS:
             r.end()
@@ -460,6 +487,34 @@ class UserAuthClient:
         else:
             raise _protocol_error(f"unexpected user-auth message {msg} in state {self._state}")
 
+    def supply_password(self, password: str | None) -> None:
+        """The answer to a :class:`PasswordNeeded`: the password, or None to give up on
+        password logins (the next method is tried)."""
+        if self._state not in ("password_wait", "kbd_wait"):
+            raise ValueError("no password was asked for")
+        waiting = self._state
+        if password is None:
+            self._password_tried = True
+            if waiting == "kbd_wait":
+                self._kbd_tried = True
+            self._next_method()
+        elif waiting == "password_wait":
+            self._state = "password"
+            self._out.append(self._request("password").boolean(False).string(password)
+                             .getvalue())
+        else:
+            self._state = "kbd"
+            self._out.append(Writer(Msg.USERAUTH_INFO_RESPONSE).uint32(1).string(password)
+                             .getvalue())
+
+    def _ask(self, state: str, prompt: str | None) -> None:
+        self._state = state
+        self._asked += 1
+        self._events.append(PasswordNeeded(self._asked, prompt))
+
+    def _may_ask_again(self) -> bool:
+        return self.ask_password and self._asked < self.password_attempts
+
     # -- internals ---------------------------------------------------------------------------
 
     def _request(self, method: str) -> Writer:
@@ -470,9 +525,9 @@ class UserAuthClient:
         if self._state in ("pk_query", "pk_sign"):
             self._key_index += 1
         elif self._state == "password":
-            self._password_tried = True
+            self._password_tried = not self._may_ask_again()
         elif self._state == "kbd":
-            self._kbd_tried = True
+            self._kbd_tried = not (self._kbd_asked and self._may_ask_again())
         self._next_method()
 
     def _algorithm_for(self, key: SigningKey) -> str | None:
@@ -495,16 +550,24 @@ class UserAuthClient:
                 self._out.append(self._request("publickey").boolean(False).string(algorithm)
                                  .string(key.public_blob()).getvalue())
                 return
-        if self.password is not None and not self._password_tried and "password" in self.methods:
-            self._state = self.method = "password"
+        if (self.password is not None or self.ask_password) and not self._password_tried \
+                and "password" in self.methods:
+            self.method = "password"
+            if self.ask_password:
+                self._ask("password_wait", None)
+                return
+            assert self.password is not None
+            self._state = "password"
             self._out.append(self._request("password").boolean(False).string(self.password)
                              .getvalue())
             return
-        if ((self.kbd_interactive is not None or self.password is not None)
+        if ((self.kbd_interactive is not None or self.password is not None
+             or self.ask_password)
                 and not self._kbd_tried and "keyboard-interactive" in self.methods):
             self._state = "kbd"
             self.method = "keyboard-interactive"
             self._kbd_tried = True
+            self._kbd_asked = False
             self._kbd_rounds = 0
             self._out.append(self._request("keyboard-interactive").string("").string("")
                              .getvalue())
@@ -547,6 +610,13 @@ class UserAuthClient:
             answers = []
         elif self.kbd_interactive is not None:
             answers = self.kbd_interactive(name, instruction, prompts)
+        elif len(prompts) == 1 and not prompts[0][1] and self.ask_password:
+            if self._asked >= self.password_attempts:
+                self._next_method()
+                return
+            self._kbd_asked = True
+            self._ask("kbd_wait", prompts[0][0])
+            return
         elif len(prompts) == 1 and not prompts[0][1]:
             answers = [self.password or ""]
         else:
