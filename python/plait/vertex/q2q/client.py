@@ -22,7 +22,7 @@ from .commands import BindUDP, Inbound, Outbound, Register, Sign, Virtual, ask, 
 from .errors import CertificateMismatch, ConnectionFailed, PeerOffline, Q2QError
 from .listener import Q2QListener, listen
 from .peer import PeerProtocol, relayed, retrieve
-from .ptcp_support import PtcpUnavailable, bind_ptcp, punch
+from .ptcp_support import PtcpUnavailable, bind_ptcp, ptcp_errors, punch
 from .session import (
     ServerConnection,
     fetch_ca,
@@ -218,7 +218,7 @@ async def _prepare_ptcp(attempt: _Attempt, wanted: Sequence[str]) -> None:
         server = attempt.conn.peer
         attempt.ptcp_public = await public_udp_address(
             attempt.ptcp, udp_address((str(server[0]), int(server[1]))))
-    except OSError:
+    except ptcp_errors():
         if attempt.ptcp is not None:
             attempt.ptcp.close()
         attempt.ptcp = None
@@ -265,12 +265,15 @@ async def _connect(local: Q2QAddress, peer: Q2QAddress, protocol: str, factory: 
         runners = {"tcp": attempt.tcp, "ptcp": attempt.ptcp_method,
                    "reverse-ptcp": attempt.reverse_ptcp, "virtual": attempt.virtual}
         failures = []
+        # What makes one method fail and the next one be tried (timeouts are OSErrors).
+        retryable: tuple[type[BaseException], ...] = (Q2QError, CoreConnectionLost,
+                                                      *ptcp_errors())
         for method in methods:
             try:
                 result = await asyncio.wait_for(runners[method](), METHOD_TIMEOUT)
             except CertificateMismatch:
                 raise
-            except (TimeoutError, Q2QError, OSError, CoreConnectionLost) as exc:
+            except retryable as exc:
                 failures.append(f"{method}: {_reason(exc)}")
                 continue
             _keep_ptcp_open(attempt, result[0])

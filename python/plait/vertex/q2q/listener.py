@@ -21,7 +21,7 @@ from .certs import CertStore
 from .commands import BindUDP, Inbound, Listen, Outbound, Virtual, ask
 from .errors import PeerOffline, Q2QError
 from .peer import PeerProtocol, factories_from, relayed
-from .ptcp_support import PtcpUnavailable, bind_ptcp, punch
+from .ptcp_support import bind_ptcp, ptcp_errors, punch
 from .session import ServerConnection, server_address, server_session, udp_address
 from .tls import server_context
 from .udp import public_udp_address
@@ -74,7 +74,7 @@ class ListenerConnection(ServerConnection):
         try:
             await me.ptcp.connect(udpdst, lambda: relayed(PeerProtocol("reverse-ptcp", me)),
                                   timeout=REVERSE_TIMEOUT)
-        except (TimeoutError, OSError) as exc:
+        except ptcp_errors() as exc:
             raise PeerOffline(f"{me.address.claim()} could not reach {udpdst[0]}:"
                               f"{udpdst[1]} over PTCP: {exc}") from None
         return {}
@@ -139,7 +139,7 @@ class Q2QListener:
                 self.ptcp.listen(lambda: relayed(PeerProtocol("ptcp", self)))
                 self.ptcp_public = await public_udp_address(
                     self.ptcp, udp_address(await self._server_ip()))
-            except (PtcpUnavailable, OSError) as exc:
+            except ptcp_errors() as exc:
                 log.info("Q2Q listener %s: no PTCP (%s)", self.address, exc)
                 if self.ptcp is not None:
                     self.ptcp.close()

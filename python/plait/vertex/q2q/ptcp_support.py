@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["PUNCH", "PUNCH_COUNT", "PtcpUnavailable", "bind_ptcp", "punch"]
+__all__ = ["PUNCH", "PUNCH_COUNT", "PtcpUnavailable", "bind_ptcp", "ptcp_errors", "punch"]
 
 #: What a hole-punching datagram says (PTCP hands it to ``on_foreign_datagram``; ignored).
 PUNCH = b"q2q-punch"
@@ -26,6 +26,12 @@ def _module() -> Any:
         return importlib.import_module("plait.vertex.ptcp")
     except ImportError as exc:
         raise PtcpUnavailable(f"PTCP is not available ({exc})") from None
+
+
+def ptcp_errors() -> tuple[type[BaseException], ...]:
+    """What PTCP (and the network below it) raises: OSError and the native ``PtcpError``."""
+    error = getattr(importlib.import_module("plait._native"), "PtcpError", None)
+    return (OSError,) if error is None else (OSError, error)
 
 
 async def bind_ptcp(host: str = "127.0.0.1", port: int = 0) -> Any:
