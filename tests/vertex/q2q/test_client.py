@@ -3,6 +3,7 @@ forced alone, data both ways, and the errors a user sees."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from plait.vertex.q2q.ca import DomainCA, generate_key, key_pem, write_private
 from vertex.q2q.q2q_lab import Collector, Echo, identity_lab
 
 ptcp_available = pytest.mark.skipif(
-    not os.path.exists(Path(__file__).parents[3] / "python/plait/vertex/ptcp.py"),
+    importlib.util.find_spec("plait.vertex.ptcp") is None,
     reason="plait.vertex.ptcp has not landed")
 
 
@@ -71,6 +72,34 @@ async def test_ptcp_hole_punch(tmp_path: Path) -> None:
 @ptcp_available
 async def test_reverse_ptcp(tmp_path: Path) -> None:
     assert await _round_trip(tmp_path, "reverse-ptcp") == "reverse-ptcp"
+
+
+@ptcp_available
+async def test_ptcp_carries_a_megabyte_both_ways(tmp_path: Path) -> None:
+    assert await _round_trip(tmp_path, "ptcp", size=1 << 20) == "ptcp"
+
+
+@ptcp_available
+async def test_reverse_ptcp_carries_a_megabyte_both_ways(tmp_path: Path) -> None:
+    assert await _round_trip(tmp_path, "reverse-ptcp", size=1 << 20) == "reverse-ptcp"
+
+
+@ptcp_available
+async def test_falls_back_to_ptcp_when_tcp_is_unreachable(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs,
+                                server=lab.server) as listener:
+            assert listener.tcp_server is not None and listener.ptcp is not None
+            listener.tcp_server.close()
+            await listener.tcp_server.wait_closed()
+            transport, proto = await connect(alice, bob, "echo", lambda: Collector(3),
+                                             certs=alice_certs, server=lab.server)
+            transport.write(b"abc")
+            assert await proto.done == b"abc"  # type: ignore[attr-defined]
+            assert transport.get_extra_info("q2q_method") == "ptcp"
+            transport.close()
 
 
 async def test_default_order_takes_tcp_first(tmp_path: Path) -> None:
