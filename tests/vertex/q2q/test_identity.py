@@ -279,3 +279,11 @@ async def test_garbage_does_not_stop_the_server(tmp_path: Path) -> None:
         assert await reader.read() == b""  # the server dropped this connection
         writer.close()
         await register("alice@example.test", "pw", server=lab.server)  # and serves others
+
+
+async def test_source_ip(tmp_path: Path) -> None:
+    from plait.vertex.q2q.commands import SourceIP
+    async with identity_lab(tmp_path) as lab:
+        conn = await open_server(lab.server, ServerConnection())
+        assert await ask(conn, SourceIP) == {"ip": "127.0.0.1"}
+        conn.close()

@@ -5,7 +5,10 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-from plait.vertex.q2q import connect, listen
+import pytest
+
+from plait.vertex.q2q import connect, listen, virtual
+from plait.vertex.q2q.virtual import ChannelMux
 from vertex.q2q.q2q_lab import identity_lab
 
 CHUNK = 64 * 1024
@@ -142,3 +145,54 @@ async def test_closing_one_end_closes_the_other(tmp_path: Path) -> None:
             assert await lost is None
             [entry] = lab.identity.listeners[bob]
             assert entry.proto.pipes == {}
+
+
+def _mux() -> ChannelMux:
+    return ChannelMux()  # unconnected: its boxes go nowhere, which is all these tests need
+
+
+async def test_channel_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(virtual, "MAX_CHANNELS", 2)
+    mux = _mux()
+    first = mux.new_channel()
+    with pytest.raises(ValueError, match=f"virtual channel {first.channel_id} is in use"):
+        mux.new_channel(first.channel_id)
+    mux.new_channel()
+    with pytest.raises(ValueError, match="already carries 2 virtual channels"):
+        mux.new_channel()
+    first.close()
+    assert mux.new_channel(first.channel_id).channel_id == first.channel_id  # freed
+
+
+async def test_a_reader_that_never_resumes_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(virtual, "MAX_INBOX", 10)
+    mux = _mux()
+    channel = mux.new_channel()
+    sink = Sink(paused=False)
+    lost: list[Exception | None] = []
+    sink.connection_lost = lost.append  # type: ignore[method-assign]
+    channel.start(sink)
+    channel.pause_reading()
+    channel._deliver(b"12345")
+    channel._deliver(b"67890")
+    assert not channel.is_closing() and sink.data == b""
+    channel._deliver(b"!")  # over the bound: the channel is closed
+    assert channel.is_closing() and lost == [None]
+    assert mux.channels == {}
+
+
+async def test_resume_delivers_in_order() -> None:
+    mux = _mux()
+    channel = mux.new_channel()
+    sink = Sink(paused=False)
+    channel.start(sink)
+    channel.pause_reading()
+    for part in (b"a", b"b", b"c"):
+        channel._deliver(part)
+    assert sink.data == b""
+    channel.resume_reading()
+    channel._deliver(b"d")
+    assert sink.data == b"abcd"
+    assert not channel.can_write_eof()
+    with pytest.raises(RuntimeError, match="cannot be half-closed"):
+        channel.write_eof()
