@@ -71,7 +71,6 @@ cdef class TerminalBuffer:
     cdef int _g[2]
     cdef int _gl
     cdef int _single_shift
-    cdef uint32_t _last_char
     cdef Saved _saved
     cdef Saved _alt_saved
     cdef bytearray _reports
@@ -86,10 +85,10 @@ cdef class TerminalBuffer:
     cdef void _do_wrap(self) noexcept
     cdef void _put(self, uint32_t cp) noexcept
     cdef void _put_ascii(self, const unsigned char* p, Py_ssize_t n) noexcept
-    cdef void _scroll_up(self, int first, int last, int n) noexcept
+    cdef void _scroll_up(self, int first, int last, int n, uint32_t bg) noexcept
     cdef Line _push_scrollback(self, Line line) noexcept
     cdef void _scroll_down(self, int first, int last, int n) noexcept
-    cdef void _index(self) noexcept
+    cdef void _index(self, uint32_t bg) noexcept
     cdef void _reverse_index(self) noexcept
     cdef void _move_to(self, int x, int y) noexcept
     cdef void _save(self, Saved* s) noexcept
@@ -100,7 +99,7 @@ cdef class TerminalBuffer:
     cdef void _tab(self, int n, bint forward) noexcept
     cdef void _report(self, str text)
     cdef int _apply(self, int op, int a, int b) except -1
-    cdef void _scroll_down_or_up_dl(self, int n) noexcept
+    cdef void _delete_lines(self, int last, int n) noexcept
     cdef void _mode(self, int mode, bint private, bint on)
     cdef void _alternate(self, bint on, bint cursor) noexcept
     cdef void _sgr(self, const int* params, const uint8_t* colon, int n) noexcept
@@ -143,7 +142,7 @@ cdef class TerminalParser:
     cdef int _value(self, int i, int default) noexcept
     cdef int _execute(self, uint32_t cp) except -1
     cdef int _op(self, int op, int a, int b) except -1
-    cdef int _unhandled_current(self, int op) except -1
+    cdef int _unhandled_current(self, int op, int a, int b) except -1
     cdef int _unhandled(self, uint32_t final) except -1
     cdef bytes _sequence_bytes(self, uint32_t final)
     cdef int _esc_dispatch(self, uint32_t final) except -1

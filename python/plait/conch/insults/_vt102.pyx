@@ -519,7 +519,6 @@ cdef class TerminalBuffer:
         self._g[1] = SET_US
         self._gl = 0
         self._single_shift = -1
-        self._last_char = 0
         self._saved.valid = False
         self._alt_saved.valid = False
         self.title = ""
@@ -541,11 +540,12 @@ cdef class TerminalBuffer:
     cdef inline void _do_wrap(self) noexcept:
         self._lines[self._cy].wrapped = 1
         self._cx = 0
-        self._index()
+        self._index(0)  # the new line is blank with the default background (tmux)
 
     cdef void _put(self, uint32_t cp) noexcept:
         """Draw one character at the cursor with the pen, and advance (deferred wrap)."""
         cdef int charset, lw
+        cdef bint wrapped = False
         cdef Line* line
         cdef Cell* cell
         if self._single_shift >= 0:
@@ -564,15 +564,17 @@ cdef class TerminalBuffer:
             if not self._autowrap:
                 return  # nowhere to draw (tmux)
             self._do_wrap()
+            wrapped = True
             lw = self._line_width(self._cy)
         line = &self._lines[self._cy]
-        if self._insert and self._cx < lw - 1:
+        # insert mode shifts the line, except for the character that wraps (as tmux, which
+        # inserts at the pending position past the end, i.e. nowhere)
+        if self._insert and not wrapped and self._cx < lw - 1:
             memmove(&line.cells[self._cx + 1], &line.cells[self._cx],
                     sizeof(Cell) * (lw - self._cx - 1))
         cell = &line.cells[self._cx]
         cell[0] = self._pen
         cell.ch = cp
-        self._last_char = cp
         self._cx += 1
         if self._cx == lw and not self._autowrap:
             self._cx = lw - 1
@@ -603,17 +605,15 @@ cdef class TerminalBuffer:
                 cells[j].ch = p[i + j]
             i += k
             self._cx += <int>k
-            self._last_char = p[i - 1]
             if self._cx == lw and not self._autowrap:
                 self._cx = lw - 1
                 while i < n:  # the rest overwrites the last column
                     cells[k - 1].ch = p[i]
                     i += 1
-                self._last_char = p[n - 1]
 
     # ---------------------------------------------------------------- scrolling
 
-    cdef void _scroll_up(self, int first, int last, int n) noexcept:
+    cdef void _scroll_up(self, int first, int last, int n, uint32_t bg) noexcept:
         """Lines [first, last] move up n; the lines leaving line 0 of the main screen go to
         the scrollback; new lines at the bottom are blank with the current background."""
         cdef int k
@@ -628,7 +628,7 @@ cdef class TerminalBuffer:
                 fresh = self._push_scrollback(old)
             else:
                 fresh = old
-            self._blank_line(&fresh, self._pen.bg)
+            self._blank_line(&fresh, bg)
             self._lines[last] = fresh
 
     cdef Line _push_scrollback(self, Line line) noexcept:
@@ -667,9 +667,9 @@ cdef class TerminalBuffer:
             self._blank_line(&old, self._pen.bg)
             self._lines[first] = old
 
-    cdef inline void _index(self) noexcept:
+    cdef inline void _index(self, uint32_t bg) noexcept:
         if self._cy == self._bottom:
-            self._scroll_up(self._top, self._bottom, 1)
+            self._scroll_up(self._top, self._bottom, 1, bg)
         elif self._cy < self.height - 1:
             self._cy += 1
 
@@ -819,7 +819,7 @@ cdef class TerminalBuffer:
             self._lines[self._cy].wrapped = 0
             if op == OP_NEL or (op == OP_LF and self._lnm):
                 self._cx = 0
-            self._index()
+            self._index(self._pen.bg)
             self._cx = min(self._cx, self._line_width(self._cy))
         elif op == OP_RI:
             self._reverse_index()
@@ -877,13 +877,15 @@ cdef class TerminalBuffer:
         elif op == OP_ICH or op == OP_DCH:
             self._shift_cells(op, max(a, 1))
         elif op == OP_IL or op == OP_DL:
-            if self._top <= self._cy <= self._bottom:
-                if op == OP_IL:
-                    self._scroll_down(self._cy, self._bottom, max(a, 1))
-                else:
-                    self._scroll_down_or_up_dl(max(a, 1))
+            # inside the region: the lines down to its bottom move; outside it, the lines down
+            # to the screen's bottom (tmux; xterm ignores IL/DL outside the region)
+            y = self._bottom if self._top <= self._cy <= self._bottom else self.height - 1
+            if op == OP_IL:
+                self._scroll_down(self._cy, y, max(a, 1))
+            else:
+                self._delete_lines(y, max(a, 1))
         elif op == OP_SU:
-            self._scroll_up(self._top, self._bottom, max(a, 1))
+            self._scroll_up(self._top, self._bottom, max(a, 1), self._pen.bg)
         elif op == OP_SD:
             self._scroll_down(self._top, self._bottom, max(a, 1))
         elif op == OP_STBM:
@@ -905,11 +907,11 @@ cdef class TerminalBuffer:
             self.bells += 1
         elif op == OP_RIS:
             self._full_reset()
-        elif op == OP_REP:  # never past the end of the line (tmux)
+        elif op == OP_REP:  # b drawn a times, never past the end of the line (tmux)
             a = min(max(a, 1), self._line_width(self._cy) - self._cx)
-            if self._last_char:
+            if b:
                 for y in range(a):
-                    self._put(self._last_char)
+                    self._put(b)
         elif op == OP_DECALN:
             self._top = 0
             self._bottom = self.height - 1
@@ -948,18 +950,18 @@ cdef class TerminalBuffer:
             self._restore(&self._saved)
         return 0
 
-    cdef void _scroll_down_or_up_dl(self, int n) noexcept:
-        """DL: the lines below the cursor move up inside the region (never into scrollback)."""
+    cdef void _delete_lines(self, int last, int n) noexcept:
+        """DL: lines cursor..last move up n (never into the scrollback)."""
         cdef int k
         cdef Line old
-        if n > self._bottom - self._cy + 1:
-            n = self._bottom - self._cy + 1
+        if n > last - self._cy + 1:
+            n = last - self._cy + 1
         for k in range(n):
             old = self._lines[self._cy]
             memmove(&self._lines[self._cy], &self._lines[self._cy + 1],
-                    sizeof(Line) * (self._bottom - self._cy))
+                    sizeof(Line) * (last - self._cy))
             self._blank_line(&old, self._pen.bg)
-            self._lines[self._bottom] = old
+            self._lines[last] = old
 
     cdef void _mode(self, int mode, bint private, bint on):
         if not private:
@@ -1002,10 +1004,10 @@ cdef class TerminalBuffer:
         restores the cursor."""
         cdef int y
         if on:
-            if cursor:
-                self._save(&self._alt_saved)
             if self._alt_active:
-                return
+                return  # already there: the first saved cursor stays (tmux)
+            if cursor:  # the position and rendition only (tmux), not charsets or DECOM
+                self._save(&self._alt_saved)
             self._alt_active = True
             self._lines = self._alt
             for y in range(self.height):
@@ -1015,7 +1017,9 @@ cdef class TerminalBuffer:
                 self._alt_active = False
                 self._lines = self._main
             if cursor and self._alt_saved.valid:
-                self._restore(&self._alt_saved)
+                self._cy = _clamp(self._alt_saved.cy, 0, self.height - 1)
+                self._cx = _clamp(self._alt_saved.cx, 0, self._line_width(self._cy) - 1)
+                self._pen = self._alt_saved.pen
 
     cdef void _sgr(self, const int* params, const uint8_t* colon, int n) noexcept:
         """SGR, with 256-colour and truecolour in both the ';' and the ':' forms."""
@@ -1056,8 +1060,10 @@ cdef class TerminalBuffer:
                             | (_byte(params[i + 3]) << 8) | _byte(params[i + 4])
                         ok = True
                         i += 5
+                    elif i + 1 < n and (params[i + 1] == 2 or params[i + 1] == 5):
+                        i = n  # an incomplete colour ends the list
                     else:
-                        i = n  # an incomplete extended colour ends the list (as xterm)
+                        i += 2  # 38;X with X not 2 or 5: both skipped (tmux)
                 if ok:
                     if p == 38:
                         pen.fg = colour
@@ -1545,6 +1551,7 @@ cdef class TerminalParser:
                 pass  # DCS and SOS/PM/APC strings swallow controls
             elif cp != 0x7F:
                 self._execute(cp)
+                self._last_char = 0
             return 0
         if 0x80 <= cp <= 0x9F:
             return 0  # C1 controls as code points: ignored
@@ -1574,12 +1581,14 @@ cdef class TerminalParser:
             else:
                 self._state = GROUND
                 self._esc_dispatch(cp)
+                self._last_char = 0
         elif state == ESCAPE_INTERMEDIATE:
             if cp <= 0x2F:
                 self._collect(cp)
             else:
                 self._state = GROUND
                 self._esc_dispatch(cp)
+                self._last_char = 0
         elif state == CSI_ENTRY or state == CSI_PARAM:
             if cp <= 0x2F:
                 self._collect(cp)
@@ -1596,6 +1605,7 @@ cdef class TerminalParser:
             else:
                 self._state = GROUND
                 self._csi_dispatch(cp)
+                self._last_char = 0  # REP repeats only a character right before it
         elif state == CSI_INTERMEDIATE:
             if cp <= 0x2F:
                 self._collect(cp)
@@ -1604,6 +1614,7 @@ cdef class TerminalParser:
             else:
                 self._state = GROUND
                 self._csi_dispatch(cp)
+                self._last_char = 0  # REP repeats only a character right before it
         elif state == CSI_IGNORE:
             if cp >= 0x40:
                 self._state = GROUND
@@ -1675,7 +1686,7 @@ cdef class TerminalParser:
             return self._buf._apply(op, a, b)
         self._flush_text()
         if op > OP_PYTHON_LAST:
-            return self._unhandled_current(op)
+            return self._unhandled_current(op, a, b)
         name, argc = _OP_METHODS[op]
         method = getattr(self.terminal, name)
         if op == OP_STBM:
@@ -1690,11 +1701,11 @@ cdef class TerminalParser:
             method(a, b)
         return 0
 
-    cdef int _unhandled_current(self, int op) except -1:
+    cdef int _unhandled_current(self, int op, int a, int b) except -1:
         """A buffer-only operation reaching a Python terminal: it gets the sequence's bytes."""
         if op == OP_REP:
-            if self._last_char:
-                self.terminal.write(chr(self._last_char) * min(self._count(0), 65535))
+            if b:
+                self.terminal.write(chr(b) * a)
             return 0
         self._unhandled(self._current_final)
         return 0
@@ -1848,7 +1859,7 @@ cdef class TerminalParser:
         if final == 0x5A:
             return self._op(OP_CBT, self._count(0), 0)
         if final == 0x62:
-            return self._op(OP_REP, self._count(0), 0)
+            return self._op(OP_REP, self._count(0), self._last_char)
         if final == 0x67:
             mode = self._value(0, 0)
             if mode == 0:
