@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from plait.core.errors import ConnectionLost as CoreConnectionLost
@@ -48,19 +48,33 @@ METHOD_TIMEOUT = 10.0
 TCP_ATTEMPT_TIMEOUT = 4.0
 
 
-async def register(address: Q2QAddress | str, password: str, *,
-                   server: tuple[str, int] | None = None) -> None:
-    """Create the account ``address`` with ``password`` on its domain's identity server."""
-    addr = Q2QAddress.coerce(address)
+@contextlib.asynccontextmanager
+async def _anonymous(addr: Q2QAddress, server: tuple[str, int] | None,
+                     certs: CertStore | None = None) -> AsyncIterator[tuple[ServerConnection, bytes]]:
+    """A TLS connection to ``addr``'s identity server, as nobody; with the CA it showed
+    (which must be the one ``certs`` already trusts for the domain, if any)."""
     where = server_address(addr, server)
     with server_errors(where):
         conn = await open_server(where, ServerConnection())
         try:
             ca_pem = await fetch_ca(conn, addr)
+            known = None if certs is None else certs.ca_pem(addr.domain)
+            if known is not None and known.strip() != ca_pem.strip():
+                raise CertificateMismatch(
+                    f"the identity server's CA for {addr.domain} is not the one in "
+                    f"{certs.path if certs else ''} (a different server, or the CA was remade)")
             await secure_anonymously(conn, addr.domain, ca_pem)
-            await ask(conn, Register, address=addr.claim(), password=password)
+            yield conn, ca_pem
         finally:
             conn.close()
+
+
+async def register(address: Q2QAddress | str, password: str, *,
+                   server: tuple[str, int] | None = None) -> None:
+    """Create the account ``address`` with ``password`` on its domain's identity server."""
+    addr = Q2QAddress.coerce(address)
+    async with _anonymous(addr, server) as (conn, _):
+        await ask(conn, Register, address=addr.claim(), password=password)
 
 
 async def request_cert(address: Q2QAddress | str, password: str, certs: CertStore, *,
@@ -68,21 +82,9 @@ async def request_cert(address: Q2QAddress | str, password: str, certs: CertStor
     """Have ``address``'s certificate signed (password checked) and keep it in ``certs``,
     with its key and the domain's CA certificate; returns the certificate (PEM)."""
     addr = Q2QAddress.coerce(address)
-    where = server_address(addr, server)
-    with server_errors(where):
-        conn = await open_server(where, ServerConnection())
-        try:
-            ca_pem = await fetch_ca(conn, addr)
-            known = certs.ca_pem(addr.domain)
-            if known is not None and known.strip() != ca_pem.strip():
-                raise CertificateMismatch(
-                    f"the identity server's CA for {addr.domain} is not the one in "
-                    f"{certs.path} (a different server, or the CA was remade)")
-            await secure_anonymously(conn, addr.domain, ca_pem)
-            answer = await ask(conn, Sign, certificate_request=certs.request_for(addr),
-                               password=password)
-        finally:
-            conn.close()
+    async with _anonymous(addr, server, certs) as (conn, ca_pem):
+        answer = await ask(conn, Sign, certificate_request=certs.request_for(addr),
+                           password=password)
     certificate: bytes = answer["certificate"]
     certs.store_ca(addr.domain, ca_pem)
     try:
