@@ -93,3 +93,12 @@ def test_verify_refuses_another_ca_and_another_name() -> None:
         verify_certificate(good, ca.certificate, Q2QAddress.parse("bob@example.test"))
     assert str(info.value) == ("the peer's certificate is for alice@example.test, "
                                "expected bob@example.test")
+
+
+def test_validity_periods() -> None:
+    from plait.vertex.q2q.ca import BACKDATE, CA_VALIDITY, CERT_VALIDITY
+    ca = DomainCA.create("example.test")
+    cert = load_certificate(ca.issue(ALICE, generate_key().public_key()))
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc == CERT_VALIDITY + BACKDATE
+    ca_cert = ca.certificate
+    assert ca_cert.not_valid_after_utc - ca_cert.not_valid_before_utc == CA_VALIDITY + BACKDATE

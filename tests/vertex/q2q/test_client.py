@@ -336,3 +336,27 @@ async def test_connect_timeout_is_one_line(tmp_path: Path) -> None:
                           timeout=0.3)
         assert str(info.value) == "cannot connect to bob@example.test in 0.3 s"
         conn.close()
+
+
+async def test_a_silent_peer_times_the_method_out(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from plait.vertex.q2q import client as client_module
+    monkeypatch.setattr(client_module, "METHOD_TIMEOUT", 0.3)
+    loop = asyncio.get_running_loop()
+    silent = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)  # accepts, says nothing
+    port = silent.sockets[0].getsockname()[1]
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server,
+                                ptcp=False) as listener:
+            listener.methods = lambda: [f"tcp@127.0.0.1:{port}"]  # type: ignore[method-assign]
+            with pytest.raises(ConnectionFailed) as info:
+                await connect(alice, bob, "echo", Collector, certs=alice_certs,
+                              server=lab.server, methods=("tcp",))
+            assert str(info.value) == "cannot connect to bob@example.test (tcp: timed out)"
+            transport, _ = await connect(alice, bob, "echo", Collector, certs=alice_certs,
+                                         server=lab.server, methods=("tcp", "virtual"))
+            assert transport.get_extra_info("q2q_method") == "virtual"
+            transport.close()
+    silent.close()

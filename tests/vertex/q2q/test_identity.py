@@ -287,3 +287,25 @@ async def test_source_ip(tmp_path: Path) -> None:
         conn = await open_server(lab.server, ServerConnection())
         assert await ask(conn, SourceIP) == {"ip": "127.0.0.1"}
         conn.close()
+
+
+async def test_password_length_limit(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path, limits=ServerLimits(max_password_length=8)) as lab:
+        with pytest.raises(BadPassword, match="longer than 8 characters"):
+            await register("alice@example.test", "123456789", server=lab.server)
+        await register("alice@example.test", "12345678", server=lab.server)
+
+
+async def test_methods_limit(tmp_path: Path) -> None:
+    """A listener advertising too many methods is cut to the limit (virtual stays last)."""
+    async with identity_lab(tmp_path, limits=ServerLimits(max_methods=2)) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs,
+                                server=lab.server) as listener:
+            listener.methods = lambda: [f"tcp@127.0.0.1:{n}" for n in range(1, 6)]  # type: ignore[method-assign]
+            conn = await server_session(alice, lab.server, alice_certs, ServerConnection())
+            answer = await ask(conn, Inbound, From=alice, to=bob, protocol="echo",
+                               udp_source=None)
+            assert answer["methods"] == ["tcp@127.0.0.1:1", "tcp@127.0.0.1:2", "virtual"]
+            conn.close()
