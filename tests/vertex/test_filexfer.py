@@ -24,6 +24,7 @@ from plait.vertex.filexfer import (
     FileTransferError,
     Offer,
     ProtocolError,
+    Received,
     Refused,
     Result,
     Role,
@@ -78,6 +79,37 @@ def test_core_pair_every_chunk_size(step: int) -> None:
     r.send_result(True, "f.txt")
     assert feed(s, r.data_to_send(), step) == [Result(True, "f.txt")]
     assert s.state == r.state == "closed"
+
+
+def test_core_received_reports() -> None:
+    s, r = FileTransfer(Role.SENDER), FileTransfer(Role.RECEIVER)
+    s.send_offer(Offer("f.txt", 11, DIGEST))
+    r.receive_data(s.data_to_send())
+    events(r)
+    r.accept(100)
+    s.receive_data(r.data_to_send())
+    events(s)
+    s.send_data(b"hello world")
+    r.receive_data(s.data_to_send())
+    events(r)
+    r.report(5)
+    r.report(11)
+    s.receive_data(r.data_to_send())
+    assert events(s) == [Received(5), Received(11)]
+    r.report(4)  # going backwards
+    s.receive_data(r.data_to_send())
+    with pytest.raises(ProtocolError, match="out of order"):
+        events(s)
+    s2 = FileTransfer(Role.SENDER)
+    s2.send_offer(Offer("f.txt", 11, DIGEST))
+    s2.receive_data(frame(2, struct.pack("!I", 100)) + frame(9, struct.pack("!Q", 3)))
+    with pytest.raises(ProtocolError, match="out of order"):  # more than was sent
+        events(s2)
+    s3 = FileTransfer(Role.SENDER)
+    s3.send_offer(Offer("f.txt", 11, DIGEST))
+    s3.receive_data(frame(2, struct.pack("!I", 100)) + frame(9, b"\0"))
+    with pytest.raises(ProtocolError, match="must be 8 bytes"):
+        events(s3)
 
 
 def test_core_refuse_and_abort() -> None:
@@ -233,6 +265,7 @@ async def test_send_and_receive(tmp_path: Path) -> None:
     assert (inbox / "payload.bin").read_bytes() == data
     assert sorted(p.name for p in inbox.iterdir()) == ["payload.bin"]  # no temp file left
     assert send_progress.total == len(data) and send_progress.updates[-1] == len(data)
+    assert len(send_progress.updates) >= len(data) // (32 * 1024)  # the receiver's reports
     assert send_progress.finished is True and rec_progress.finished is True
     assert rec_progress.updates == sorted(rec_progress.updates)
     # a second copy does not overwrite the first
@@ -281,10 +314,12 @@ async def test_on_offer_can_refuse(tmp_path: Path) -> None:
         seen.append(offer)
         return "not from you"
 
-    server, _ = await serve_receivers(tmp_path / "in", on_offer=on_offer)
+    server, receivers = await serve_receivers(tmp_path / "in", on_offer=on_offer)
     sender = await send(src, port_of(server))
     with pytest.raises(FileTransferError, match="not from you"):
         await sender.result
+    with pytest.raises(FileTransferError, match="refused: not from you"):
+        await receivers[0].result
     assert seen == [Offer("f.txt", 5, hashlib.sha256(b"hello").hexdigest())]
     server.close()
     await server.wait_closed()

@@ -37,6 +37,8 @@ from plait.vertex.tunnel import TunnelListener, expose_factory, protocol_for_por
 __all__ = ["build_parser", "main"]
 
 METHODS = ("tcp", "ptcp", "reverse-ptcp", "virtual")
+#: Seconds to wait for a finished transfer's stream to close before exiting.
+DRAIN_TIMEOUT = 30.0
 #: Longest password read from stdin or a terminal.
 MAX_PASSWORD = 1024
 
@@ -296,6 +298,12 @@ async def _until_stopped() -> None:
             loop.remove_signal_handler(sig)
 
 
+async def _drain(endpoint: FileSender | FileReceiver) -> None:
+    """Wait (bounded) for a transfer's stream to end, so exiting does not cut it off."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(endpoint.closed), DRAIN_TIMEOUT)
+
+
 # -- commands -------------------------------------------------------------------------------
 async def cmd_register(args: argparse.Namespace) -> int:
     from plait.vertex.q2q import client
@@ -385,6 +393,7 @@ async def cmd_send(args: argparse.Namespace) -> int:
         result: TransferResult = await proto.result
     finally:
         transport.close()
+        await _drain(proto)
     _say(f"sent {result.name} ({result.size} bytes) to {args.peer} via {method} in "
          f"{result.elapsed:.1f}s; sha256 {result.sha256} verified by the receiver "
          f"(saved as {result.stored_as})")
@@ -444,6 +453,7 @@ async def cmd_receive(args: argparse.Namespace) -> int:
                      f"sha256 {r.sha256} verified; saved as {directory / r.stored_as}")
                 status = 0
             if args.once:
+                await _drain(receiver)  # let our last frames reach the sender
                 break
     finally:
         stopper.cancel()

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_CHUNK",
     "MAX_CONTROL",
     "MAX_NAME_BYTES",
+    "PROGRESS_STEP",
     "PROTOCOL_NAME",
     "Aborted",
     "Accepted",
@@ -49,6 +50,7 @@ __all__ = [
     "FileTransferError",
     "Offer",
     "ProtocolError",
+    "Received",
     "Refused",
     "Result",
     "Role",
@@ -70,6 +72,10 @@ DEFAULT_MAX_SIZE = 16 * 1024**3
 DEFAULT_IDLE_TIMEOUT = 60.0
 _HEADER = struct.Struct("!BI")
 _CREDIT = struct.Struct("!I")
+_RECEIVED = struct.Struct("!Q")
+#: The receiver reports how much it has stored every this many bytes: the sender's bar shows
+#: delivered bytes (not bytes queued in a transport), and a slow link still shows life.
+PROGRESS_STEP = 32 * 1024
 
 
 class FileTransferError(Exception):
@@ -98,6 +104,7 @@ class _Frame(IntEnum):
     DONE = 6
     RESULT = 7
     ABORT = 8
+    RECEIVED = 9
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,13 @@ class Credit:
 
 
 @dataclass(frozen=True)
+class Received:
+    """The receiver has stored this many bytes so far."""
+
+    total: int
+
+
+@dataclass(frozen=True)
 class Done:
     pass
 
@@ -143,7 +157,7 @@ class Aborted:
     reason: str
 
 
-Event = Offer | Accepted | Refused | Data | Credit | Done | Result | Aborted
+Event = Offer | Accepted | Refused | Data | Credit | Received | Done | Result | Aborted
 
 
 @dataclass(frozen=True)
@@ -197,6 +211,8 @@ class FileTransfer:
         #: Sender: bytes it may still send.  Receiver: bytes granted and not yet received.
         self.credit = 0
         self.transferred = 0
+        #: Sender: the largest stored-bytes report from the receiver.
+        self.reported = 0
         self._in = bytearray()
         self._out: list[bytes] = []
 
@@ -261,6 +277,11 @@ class FileTransfer:
             raise FileTransferError("credit out of range")
         self.credit += amount
         self._emit(_Frame.CREDIT, _CREDIT.pack(amount))
+
+    def report(self, total: int) -> None:
+        """Tell the sender how many bytes are stored (grows; at most the offered size)."""
+        self._expect(Role.RECEIVER, "receiving", "verifying")
+        self._emit(_Frame.RECEIVED, _RECEIVED.pack(total))
 
     def send_result(self, ok: bool, message: str) -> None:
         self._expect(Role.RECEIVER, "verifying")
@@ -337,6 +358,15 @@ class FileTransfer:
                     raise ProtocolError("credit overflow")
                 self.credit += amount
                 return Credit(amount)
+            if kind == _Frame.RECEIVED and self.state in ("sending", "done-sent"):
+                assert self.offer is not None
+                if len(payload) != _RECEIVED.size:
+                    raise ProtocolError("received frame must be 8 bytes")
+                (total,) = _RECEIVED.unpack(payload)
+                if not self.reported <= total <= min(self.offer.size, self.transferred):
+                    raise ProtocolError(f"receiver reports {total} bytes stored out of order")
+                self.reported = total
+                return Received(total)
             if kind == _Frame.RESULT and self.state == "done-sent":
                 self.state = "closed"
                 try:
@@ -396,7 +426,11 @@ class _Endpoint(asyncio.Protocol, abc.ABC):
         self.progress: Progress = progress if progress is not None else NullProgress()
         self.idle_timeout = idle_timeout
         self.transport: asyncio.Transport | None = None
-        self.result: asyncio.Future[TransferResult] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.result: asyncio.Future[TransferResult] = loop.create_future()
+        #: Set when the stream has ended: a program waits for it before exiting, so the last
+        #: frames (the result, the close) are delivered and not cut off by the exit.
+        self.closed: asyncio.Future[None] = loop.create_future()
         self._activity = time.monotonic()
         self._timer: asyncio.TimerHandle | None = None
         self._started = time.monotonic()
@@ -474,6 +508,8 @@ class _Endpoint(asyncio.Protocol, abc.ABC):
             why = f": {exc}" if exc else ""
             self.fail(f"connection closed before the transfer finished{why}")
         self.cleanup()
+        if not self.closed.done():
+            self.closed.set_result(None)
 
 
 class FileSender(_Endpoint):
@@ -511,12 +547,15 @@ class FileSender(_Endpoint):
             self._pump()
         elif isinstance(event, Credit):
             self._pump()
+        elif isinstance(event, Received):
+            self.progress.update(event.total)
         elif isinstance(event, Refused):
             self.fail(f"refused by the receiver: {event.reason}")
         elif isinstance(event, Aborted):
             self.fail(f"aborted by the receiver: {event.reason}")
         elif isinstance(event, Result):
             if event.ok:
+                self.progress.update(self.offer.size)
                 elapsed = time.monotonic() - self._started
                 o = self.offer
                 self.succeed(TransferResult(o.name, o.size, o.sha256, elapsed, event.message))
@@ -546,7 +585,6 @@ class FileSender(_Endpoint):
             core.send_data(chunk)
             self._flush()
             self._activity = time.monotonic()
-            self.progress.update(core.transferred)
         if core.transferred == self.offer.size:
             if self._hash.hexdigest() != self.offer.sha256:
                 self.fail(f"{self.path}: file changed while sending", tell_peer=True)
@@ -589,6 +627,7 @@ class FileReceiver(_Endpoint):
         self._temp: str | None = None
         self._hash = hashlib.sha256()
         self._ungranted = 0
+        self._reported = 0
 
     def started(self) -> None:
         assert self.transport is not None
@@ -651,9 +690,15 @@ class FileReceiver(_Endpoint):
             self.fail(f"cannot write: {e.strerror or e}", tell_peer=True)
             return
         self._hash.update(data)
-        self.progress.update(self.core.transferred)
+        offer = self.core.offer
+        assert offer is not None
+        stored = self.core.transferred
+        self.progress.update(stored)
+        if stored - self._reported >= PROGRESS_STEP or stored == offer.size:
+            self.core.report(stored)
+            self._reported = stored
         self._ungranted += len(data)
-        left = self.core.offer.size - self.core.transferred if self.core.offer else 0
+        left = offer.size - stored
         want = min(self._ungranted, max(0, left - self.core.credit))
         if want and (self._ungranted >= self.window // 4 or self.core.credit == 0):
             self.core.grant(want)
