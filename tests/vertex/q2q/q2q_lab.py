@@ -34,7 +34,7 @@ class Lab:
 
     async def user(self, name: str, password: str = "secret") -> tuple[Q2QAddress, CertStore]:
         """Register ``name@example.test`` and get its certificate in its own CertStore."""
-        address = Q2QAddress.parse(f"{name}@{DOMAIN}")
+        address = Q2QAddress.parse(f"{name}@{self.identity.domain}")
         await register(address, password, server=self.server)
         certs = CertStore(self.tmp / f"certs-{name}")
         await request_cert(address, password, certs, server=self.server)

@@ -360,3 +360,41 @@ async def test_a_silent_peer_times_the_method_out(tmp_path: Path,
             assert transport.get_extra_info("q2q_method") == "virtual"
             transport.close()
     silent.close()
+
+
+@pytest.mark.parametrize("method", ["tcp", "virtual"])
+async def test_across_domains(tmp_path: Path, method: str) -> None:
+    """alice@other.test calls bob@example.test: bob's server brokers without knowing
+    other.test's CA; bob checks alice's certificate against it (he trusts it), and alice
+    learns example.test's CA from bob's server."""
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir()
+    async with identity_lab(tmp_path / "b") as bobs, \
+            identity_lab(tmp_path / "a", domain="other.test") as alices:
+        alice, alice_certs = await alices.user("alice")
+        bob, bob_certs = await bobs.user("bob")
+        bob_certs.store_ca("other.test", alices.identity.ca.certificate_pem)  # vertex authorize
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=bobs.server):
+            transport, proto = await connect(alice, bob, "echo", lambda: Collector(5),
+                                             certs=alice_certs, server=bobs.server,
+                                             methods=(method,))
+            transport.write(b"howdy")
+            assert await proto.done == b"howdy"  # type: ignore[attr-defined]
+            assert transport.get_extra_info("q2q_method") == method
+            transport.close()
+            assert alice_certs.ca_pem("example.test") == bobs.identity.ca.certificate_pem
+
+
+async def test_across_domains_needs_the_callers_ca(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir()
+    async with identity_lab(tmp_path / "b") as bobs, \
+            identity_lab(tmp_path / "a", domain="other.test") as alices:
+        alice, alice_certs = await alices.user("alice")
+        bob, bob_certs = await bobs.user("bob")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=bobs.server):
+            with pytest.raises(CertificateMismatch) as info:
+                await connect(alice, bob, "echo", Collector, certs=alice_certs,
+                              server=bobs.server, methods=("virtual",))
+            assert str(info.value) == ("bob@example.test has no CA certificate for "
+                                       "other.test")

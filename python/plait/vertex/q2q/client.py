@@ -26,6 +26,7 @@ from .ptcp_support import PtcpUnavailable, bind_ptcp, ptcp_errors, punch
 from .session import (
     ServerConnection,
     fetch_ca,
+    foreign_session,
     open_server,
     os_reason,
     secure_anonymously,
@@ -242,9 +243,6 @@ async def connect(from_address: Q2QAddress | str, to_address: Q2QAddress | str, 
     if unknown or not methods:
         raise ValueError(f"unknown connection method(s) {unknown or methods!r}; "
                          f"choose from {', '.join(METHODS)}")
-    if local.domain != peer.domain:
-        raise ConnectionFailed(f"{local} and {peer} are in different domains; this Q2Q "
-                               "client connects within one domain")
     try:
         with server_errors(server_address(peer, server)):
             return await asyncio.wait_for(
@@ -257,7 +255,11 @@ async def connect(from_address: Q2QAddress | str, to_address: Q2QAddress | str, 
 async def _connect(local: Q2QAddress, peer: Q2QAddress, protocol: str, factory: Factory,
                    certs: CertStore, methods: tuple[str, ...], server: tuple[str, int] | None
                    ) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
-    conn = await server_session(local, server, certs, ServerConnection())
+    if local.domain == peer.domain:
+        conn = await server_session(local, server, certs, ServerConnection())
+    else:  # the callee's server cannot check our certificate: the callee will
+        certs.files_for(local)  # ours must be there all the same
+        conn = await foreign_session(peer, server, certs)
     attempt = _Attempt(conn, certs, local, peer, protocol, factory)
     try:
         await _prepare_ptcp(attempt, methods)

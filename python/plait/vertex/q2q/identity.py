@@ -242,6 +242,13 @@ class IdentityProtocol(AMP):
         if proven != address.claim():
             raise NotAuthorized(f"this connection is secured as {proven}, not {address.claim()}")
 
+    def require_caller(self, address: Q2QAddress) -> None:
+        """A caller of this domain must have proven its address; one of another domain
+        cannot (this server does not know its CA), and is proven to the callee instead,
+        end to end, before any application byte flows."""
+        if address.domain == self.server.domain:
+            self.require(address)
+
     def require_tls(self) -> None:
         if self.transport is None or self.transport.get_extra_info("ssl_object") is None:
             raise NotAuthorized("passwords are only taken over a secured connection")
@@ -322,7 +329,7 @@ class IdentityProtocol(AMP):
     @Inbound.responder
     async def inbound(self, From: Q2QAddress, to: Q2QAddress, protocol: str,
                       udp_source: tuple[str, int] | None = None) -> dict[str, Any]:
-        self.require(From)
+        self.require_caller(From)
         self.server.check_domain(to)
         target = self.server.listener_for(to, protocol)
         answer = await self._forward(ask(
@@ -334,7 +341,7 @@ class IdentityProtocol(AMP):
     @BindUDP.responder
     async def bind_udp(self, protocol: str, q2qsrc: Q2QAddress, q2qdst: Q2QAddress,
                        udpsrc: tuple[str, int], udpdst: tuple[str, int]) -> dict[str, Any]:
-        self.require(q2qsrc)
+        self.require_caller(q2qsrc)
         target = self.server.listener_for(q2qdst, protocol)
         await self._forward(ask(
             target.proto, BindUDP, protocol=protocol, q2qsrc=q2qsrc, q2qdst=q2qdst, udpsrc=udpsrc,
@@ -344,7 +351,7 @@ class IdentityProtocol(AMP):
     @Outbound.responder
     async def outbound(self, From: Q2QAddress, to: Q2QAddress, protocol: str,
                        id: str, udpdst: tuple[str, int]) -> dict[str, Any]:
-        self.require(From)
+        self.require_caller(From)
         target = self.server.listener_for(to, protocol)
         await self._forward(ask(
             target.proto, Outbound, From=From, to=to, protocol=protocol, id=id, udpdst=udpdst))
@@ -355,7 +362,7 @@ class IdentityProtocol(AMP):
     @Virtual.responder
     async def virtual(self, id: int, From: Q2QAddress, to: Q2QAddress,
                       protocol: str) -> dict[str, Any]:
-        self.require(From)
+        self.require_caller(From)
         limit = self.server.limits.max_relays_per_connection
         if id in self.pipes:
             raise NotAuthorized(f"virtual channel {id} is already in use")

@@ -108,7 +108,6 @@ class Q2QListener:
         self.tcp_server: asyncio.Server | None = None
         self.ptcp: Any = None
         self.ptcp_public: tuple[str, int] | None = None
-        self._context: ssl.SSLContext | None = None
         self.closed = asyncio.get_running_loop().create_future()
         #: Resolved (with the last failure, or None) if the server stays unreachable.
         self.lost: asyncio.Future[BaseException | None] = (
@@ -118,10 +117,9 @@ class Q2QListener:
     # -- what PeerProtocol asks of its answering side
 
     def server_context(self) -> ssl.SSLContext:
-        if self._context is None:
-            cert_file, key_file = self.certs.files_for(self.address)
-            self._context = server_context(cert_file, key_file, self.certs.ca_pems())
-        return self._context
+        """Made per connection: CA certificates added to the store since count at once."""
+        cert_file, key_file = self.certs.files_for(self.address)
+        return server_context(cert_file, key_file, self.certs.ca_pems())
 
     def factory_for(self, protocol: str) -> Factory | None:
         return self.factories.get(protocol)

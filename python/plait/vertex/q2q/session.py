@@ -23,8 +23,16 @@ from .errors import CertificateMismatch, ConnectionFailed, Q2QError
 from .peer import Q2QProtocol, relayed, secure_as_caller
 from .tls import client_context
 
-__all__ = ["DEFAULT_PORT", "ServerConnection", "open_server", "os_reason", "server_address", "server_errors",
-           "udp_address"]
+__all__ = [
+    "DEFAULT_PORT",
+    "ServerConnection",
+    "foreign_session",
+    "open_server",
+    "os_reason",
+    "server_address",
+    "server_errors",
+    "udp_address",
+]
 
 #: The identity server's TCP port; its UDP port is the next one.
 DEFAULT_PORT = 8788
@@ -110,19 +118,37 @@ async def secure_anonymously(proto: ServerConnection, domain: str, ca_pem: bytes
                                   f"{exc}") from None
 
 
+async def foreign_session(peer: Q2QAddress, server: tuple[str, int] | None,
+                          certs: CertStore) -> ServerConnection:
+    """An anonymous TLS connection to the identity server of ``peer``'s (other) domain,
+    checked against the CA ``certs`` trusts for it (learnt now if it trusts none yet)."""
+    conn = await open_server(server_address(peer, server), ServerConnection())
+    try:
+        pem = await fetch_ca(conn, peer)
+        await _check_or_keep_ca(certs, peer.domain, pem)
+        await secure_anonymously(conn, peer.domain, pem)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+async def _check_or_keep_ca(certs: CertStore, domain: str, pem: bytes) -> None:
+    known = certs.ca_pem(domain)
+    if known is None:
+        certs.store_ca(domain, pem)
+    elif load_certificate(known) != load_certificate(pem):
+        raise CertificateMismatch(
+            f"the identity server's CA for {domain} is not the one in "
+            f"{certs.path} (a different server, or the CA was remade)")
+
+
 async def server_session(address: Q2QAddress, server: tuple[str, int] | None,
                          certs: CertStore, proto: S) -> S:
     """``proto`` connected to ``address``'s identity server, secured as ``address``."""
     conn = await open_server(server_address(address, server), proto)
     try:
-        pem = await fetch_ca(conn, address)
-        known = certs.ca_pem(address.domain)
-        if known is None:
-            certs.store_ca(address.domain, pem)
-        elif load_certificate(known) != load_certificate(pem):
-            raise CertificateMismatch(
-                f"the identity server's CA for {address.domain} is not the one in "
-                f"{certs.path} (a different server, or the CA was remade)")
+        await _check_or_keep_ca(certs, address.domain, await fetch_ca(conn, address))
         try:
             await secure_as_caller(conn, certs, address, Q2QAddress(address.domain))
             await ask(conn, WhoAmI)  # TLS 1.3: a refused certificate shows here
