@@ -14,7 +14,6 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cryptography import x509
@@ -105,7 +104,6 @@ class Q2QProtocol(ChannelMux):
             raise
 
 
-@dataclass
 class Answering(Protocol):
     """What the answering side of a peer connection needs (a listener)."""
 
@@ -157,7 +155,7 @@ class PeerProtocol(Q2QProtocol):
     """One end of a peer connection: the caller drives it with :func:`secure_as_caller`;
     the answering side responds with its listener's certificate and protocols."""
 
-    def __init__(self, method: str, answering: Any = None) -> None:
+    def __init__(self, method: str, answering: Answering | None = None) -> None:
         super().__init__()
         self.method = method
         self.answering = answering

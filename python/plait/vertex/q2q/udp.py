@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
 from typing import Any
 
 from .commands import HostPort, parse_host_port
@@ -43,14 +42,6 @@ class WhoAmIDatagrams(asyncio.DatagramProtocol):
             return
         where = _HOST_PORT.to_bytes((str(addr[0]), int(addr[1])))
         self.transport.sendto(ANSWER + nonce + b" " + where, addr)
-
-
-class _Socket:
-    """What :func:`public_udp_address` needs of a PTCP socket."""
-
-    on_foreign_datagram: Callable[[bytes, Any], None] | None
-
-    def send_datagram(self, addr: tuple[str, int], data: bytes) -> None: ...
 
 
 async def public_udp_address(sock: Any, server: tuple[str, int]) -> tuple[str, int]:
