@@ -398,3 +398,43 @@ async def test_across_domains_needs_the_callers_ca(tmp_path: Path) -> None:
                               server=bobs.server, methods=("virtual",))
             assert str(info.value) == ("bob@example.test has no CA certificate for "
                                        "other.test")
+
+
+async def test_a_stale_address_answering_for_someone_else_falls_through(tmp_path: Path) -> None:
+    """bob's advertised TCP address now reaches carol: that method fails on her name,
+    the relay still reaches bob."""
+    async with identity_lab(tmp_path) as lab:
+        alice, alice_certs = await lab.user("alice")
+        bob, bob_certs = await lab.user("bob")
+        carol, carol_certs = await lab.user("carol")
+        async with await listen(carol, {"echo": Echo}, certs=carol_certs, server=lab.server,
+                                ptcp=False) as carols, \
+                await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server,
+                             ptcp=False) as bobs:
+            bobs.methods = carols.methods  # type: ignore[method-assign]
+            transport, _ = await connect(alice, bob, "echo", Collector, certs=alice_certs,
+                                         server=lab.server, methods=("tcp", "virtual"))
+            assert transport.get_extra_info("q2q_method") == "virtual"
+            transport.close()
+            with pytest.raises(CertificateMismatch, match="this is carol@example.test, not bob"):
+                await connect(alice, bob, "echo", Collector, certs=alice_certs,
+                              server=lab.server, methods=("tcp",))
+
+
+async def test_advertised_tcp_addresses(tmp_path: Path) -> None:
+    async with identity_lab(tmp_path) as lab:
+        bob, bob_certs = await lab.user("bob")
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server,
+                                host="0.0.0.0", ptcp=False) as listener:
+            [method] = listener.methods()
+            assert method.startswith("tcp@127.0.0.1:")  # our address towards the server
+        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server,
+                                ptcp=False) as listener:
+            assert listener.methods()[0].startswith("tcp@127.0.0.1:")
+
+            class Remote:  # as if the server were reached over another interface
+                host = ("192.0.2.7", 40000)
+
+            real, listener.connection = listener.connection, Remote()  # type: ignore[assignment]
+            assert listener.methods() == []  # a loopback address is no use to others
+            listener.connection = real

@@ -272,16 +272,21 @@ async def _connect(local: Q2QAddress, peer: Q2QAddress, protocol: str, factory: 
         # What makes one method fail and the next one be tried (timeouts are OSErrors).
         retryable: tuple[type[BaseException], ...] = (Q2QError, CoreConnectionLost,
                                                       *ptcp_errors())
+        mismatch: CertificateMismatch | None = None
         for method in methods:
             try:
                 result = await asyncio.wait_for(runners[method](), METHOD_TIMEOUT)
-            except CertificateMismatch:
-                raise
+            except CertificateMismatch as exc:  # maybe a stale address: try the others
+                mismatch = mismatch or exc
+                failures.append(f"{method}: {_reason(exc)}")
+                continue
             except retryable as exc:
                 failures.append(f"{method}: {_reason(exc)}")
                 continue
             _keep_ptcp_open(attempt, result[0])
             return result
+        if mismatch is not None:  # what the user must hear about, whatever else failed
+            raise CertificateMismatch(str(mismatch))
         raise ConnectionFailed(f"cannot connect to {peer} ({'; '.join(failures)})")
     finally:
         if not attempt.keep_server:

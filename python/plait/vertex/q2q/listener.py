@@ -9,6 +9,7 @@ before the application protocol sees a byte.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import socket
@@ -35,6 +36,13 @@ Factory = Callable[[], asyncio.BaseProtocol]
 REVERSE_TIMEOUT = 10.0
 #: Waits before each attempt to rejoin a lost identity server (then ``lost`` is resolved).
 RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 30.0, 30.0, 30.0)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class ListenerConnection(ServerConnection):
@@ -133,10 +141,12 @@ class Q2QListener:
             lambda: relayed(PeerProtocol("tcp", self)), host, 0)
         if use_ptcp:
             try:
-                self.ptcp = await bind_ptcp(host)
+                server = await self._server_ip()
+                # A loopback socket cannot reach a server elsewhere: use every interface.
+                remote = _is_loopback(host) and not _is_loopback(server[0])
+                self.ptcp = await bind_ptcp("0.0.0.0" if remote else host)
                 self.ptcp.listen(lambda: relayed(PeerProtocol("ptcp", self)))
-                self.ptcp_public = await public_udp_address(
-                    self.ptcp, udp_address(await self._server_ip()))
+                self.ptcp_public = await public_udp_address(self.ptcp, udp_address(server))
             except ptcp_errors() as exc:
                 log.info("Q2Q listener %s: no PTCP (%s)", self.address, exc)
                 if self.ptcp is not None:
@@ -159,8 +169,12 @@ class Q2QListener:
         if self.tcp_server is not None:
             for sock in self.tcp_server.sockets:
                 host, port = sock.getsockname()[:2]
-                if host in ("0.0.0.0", "::") and self.connection is not None:
-                    host = str(self.connection.host[0])  # our address towards the server
+                towards_server = None if self.connection is None else self.connection.host
+                if towards_server is not None:
+                    if host in ("0.0.0.0", "::"):
+                        host = str(towards_server[0])  # our address towards the server
+                    elif _is_loopback(host) and not _is_loopback(str(towards_server[0])):
+                        continue  # callers elsewhere cannot reach our loopback
                 found.append(f"tcp@{host}:{port}" if ":" not in host else f"tcp@[{host}]:{port}")
         if self.ptcp is not None and self.ptcp_public is not None:
             found.append(f"ptcp@{self.ptcp_public[0]}:{self.ptcp_public[1]}")
