@@ -22,7 +22,6 @@ __all__ = [
     "SshPacketError",
     "SshPacketLayer",
     "__version__",
-    "dns_parse",
     "dns_render",
     "encode_box",
     "encode_boxes",
@@ -139,21 +138,6 @@ _DNSRecord: TypeAlias = tuple[bytes, int, int, int, tuple[Any, ...] | bytes]
 _DNSQuestion: TypeAlias = tuple[bytes, int, int]
 _DNSEdns: TypeAlias = tuple[int, int, int, list[tuple[int, bytes]]]
 
-def dns_parse(
-    data: Buffer,
-) -> tuple[
-    int, int, int, list[_DNSQuestion], list[_DNSRecord], list[_DNSRecord], list[_DNSRecord],
-    _DNSEdns | None,
-]:
-    """Parse a whole DNS message.
-
-    Returns ``(id, flags, rcode, questions, answers, authority, additional, edns)``:
-    ``flags`` is the header's second word without the RCODE bits, ``rcode`` the full
-    12-bit code (extended bits from OPT); questions are ``(name, qtype, qclass)``, records
-    ``(name, type, class, ttl, rdata)``; ``edns`` is ``(udp_size, version, flags, options)``
-    or None; the OPT record is not in ``additional``.  Raises DNSFormatError.
-    """
-
 @final
 class DnsDecoder:
     """Parses DNS messages straight into the ``plait.names`` objects (no tuples between).
@@ -161,7 +145,8 @@ class DnsDecoder:
     ``classes`` maps "Name", "Message", "Question", "RR", "Edns" and "Opaque" to those
     classes, ``rdata_classes`` each typed record type to its RData class; every one must be
     a slotted class whose fields the codec fills in order (checked here: ValueError or
-    TypeError otherwise).
+    TypeError otherwise). Names, address text and option-less EDNS objects that recur
+    across parses are handed out again (small bounded tables per decoder).
     """
 
     def __new__(cls, classes: Mapping[str, type], rdata_classes: Mapping[int, type]) -> Self: ...
@@ -179,7 +164,7 @@ def dns_render(
     edns: _DNSEdns | None = None,
     max_size: int | None = None,
 ) -> bytes:
-    """Render a DNS message from the shapes ``dns_parse`` returns, compressing names.
+    """Render a DNS message from the shapes above, compressing names.
 
     With ``max_size``, whole RRsets are dropped from the end (additional first) and TC is
     set if an answer or authority RRset had to go.  ``rdata`` given as bytes is written

@@ -1,22 +1,23 @@
-//! DNS wire codec: `DNSFormatError`, `dns_parse`, `dns_render`.
+//! DNS wire codec: `DNSFormatError`, `DnsDecoder` (wire -> the `plait.names` objects, in
+//! `build`) and `dns_render`.
 //!
-//! Messages cross the boundary as plain tuples (see `_native.pyi`): names as uncompressed
-//! wire bytes, typed RDATA as a tuple of its fields, any other RDATA as `bytes`.
+//! Rendering takes plain tuples (see `_native.pyi`): names as uncompressed wire bytes, typed
+//! RDATA as a tuple of its fields, any other RDATA as `bytes`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use plait_dns::{
     rtype, svc_key, Edns, FormatError, Header, Message, Name, Question, RData, Record, SvcParam,
 };
-use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyTuple};
 use pyo3::BoundObject;
 
 use crate::juice::new_bytes;
 
 mod build;
+mod intern;
 
 pyo3::create_exception!(
     plait._native,
@@ -31,7 +32,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let error_type = py.get_type::<DNSFormatError>();
     error_type.setattr("offset", 0)?;
     m.add("DNSFormatError", error_type)?;
-    m.add_function(wrap_pyfunction!(dns_parse, m)?)?;
     m.add_function(wrap_pyfunction!(dns_render, m)?)?;
     m.add_class::<build::DnsDecoder>()?;
     Ok(())
@@ -45,22 +45,10 @@ fn format_error(py: Python<'_>, e: &FormatError) -> PyErr {
     }
 }
 
-fn name_obj<'py>(py: Python<'py>, name: &Name) -> PyResult<Bound<'py, PyAny>> {
-    new_bytes(py, name.as_wire())
-}
-
-fn tuple<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-    Ok(PyTuple::new(py, items)?.into_any())
-}
-
 fn int<'py, T: IntoPyObject<'py>>(py: Python<'py>, v: T) -> PyResult<Bound<'py, PyAny>> {
     v.into_pyobject(py)
         .map(|o| o.into_any().into_bound())
         .map_err(Into::into)
-}
-
-fn types_tuple<'py>(py: Python<'py>, types: &[u16]) -> PyResult<Bound<'py, PyAny>> {
-    Ok(PyTuple::new(py, types)?.into_any())
 }
 
 /// SvcParams as ``((key, value), ...)``: value a tuple of ints (mandatory), of bytes (alpn),
@@ -90,286 +78,6 @@ fn svc_params_obj<'py>(py: Python<'py>, params: &[SvcParam]) -> PyResult<Bound<'
         items.push(PyTuple::new(py, [int(py, p.key())?, value])?.into_any());
     }
     Ok(PyTuple::new(py, items)?.into_any())
-}
-
-fn rdata_obj<'py>(py: Python<'py>, rdata: &RData) -> PyResult<Bound<'py, PyAny>> {
-    let b = |d: &[u8]| new_bytes(py, d);
-    match rdata {
-        RData::Svcb {
-            priority,
-            target,
-            params,
-        } => tuple(
-            py,
-            vec![
-                int(py, priority)?,
-                name_obj(py, target)?,
-                svc_params_obj(py, params)?,
-            ],
-        ),
-        RData::Tsig {
-            algorithm,
-            time_signed,
-            fudge,
-            mac,
-            original_id,
-            error,
-            other,
-        } => tuple(
-            py,
-            vec![
-                name_obj(py, algorithm)?,
-                int(py, time_signed)?,
-                int(py, fudge)?,
-                b(mac)?,
-                int(py, original_id)?,
-                int(py, error)?,
-                b(other)?,
-            ],
-        ),
-        RData::Opaque(d) => b(d),
-        RData::A(a) => tuple(py, vec![PyString::new(py, &a.to_string()).into_any()]),
-        RData::Aaaa(a) => tuple(py, vec![build::ipv6_text(py, a)]),
-        RData::Name(n) => tuple(py, vec![name_obj(py, n)?]),
-        RData::Soa {
-            mname,
-            rname,
-            serial,
-            refresh,
-            retry,
-            expire,
-            minimum,
-        } => tuple(
-            py,
-            vec![
-                name_obj(py, mname)?,
-                name_obj(py, rname)?,
-                int(py, serial)?,
-                int(py, refresh)?,
-                int(py, retry)?,
-                int(py, expire)?,
-                int(py, minimum)?,
-            ],
-        ),
-        RData::Mx {
-            preference,
-            exchange,
-        } => tuple(py, vec![int(py, preference)?, name_obj(py, exchange)?]),
-        RData::Txt(strings) => {
-            let items = strings.iter().map(|s| b(s)).collect::<PyResult<Vec<_>>>()?;
-            tuple(py, vec![PyTuple::new(py, items)?.into_any()])
-        }
-        RData::Srv {
-            priority,
-            weight,
-            port,
-            target,
-        } => tuple(
-            py,
-            vec![
-                int(py, priority)?,
-                int(py, weight)?,
-                int(py, port)?,
-                name_obj(py, target)?,
-            ],
-        ),
-        RData::Naptr {
-            order,
-            preference,
-            flags,
-            services,
-            regexp,
-            replacement,
-        } => tuple(
-            py,
-            vec![
-                int(py, order)?,
-                int(py, preference)?,
-                b(flags)?,
-                b(services)?,
-                b(regexp)?,
-                name_obj(py, replacement)?,
-            ],
-        ),
-        RData::Hinfo { cpu, os } => tuple(py, vec![b(cpu)?, b(os)?]),
-        RData::Rp { mbox, txt } => tuple(py, vec![name_obj(py, mbox)?, name_obj(py, txt)?]),
-        RData::Afsdb { subtype, hostname } => {
-            tuple(py, vec![int(py, subtype)?, name_obj(py, hostname)?])
-        }
-        RData::Sshfp {
-            algorithm,
-            fp_type,
-            fingerprint,
-        } => tuple(
-            py,
-            vec![int(py, algorithm)?, int(py, fp_type)?, b(fingerprint)?],
-        ),
-        RData::Tlsa {
-            usage,
-            selector,
-            mtype,
-            data,
-        } => tuple(
-            py,
-            vec![
-                int(py, usage)?,
-                int(py, selector)?,
-                int(py, mtype)?,
-                b(data)?,
-            ],
-        ),
-        RData::Caa { flags, tag, value } => tuple(py, vec![int(py, flags)?, b(tag)?, b(value)?]),
-        RData::Ds {
-            key_tag,
-            algorithm,
-            digest_type,
-            digest,
-        } => tuple(
-            py,
-            vec![
-                int(py, key_tag)?,
-                int(py, algorithm)?,
-                int(py, digest_type)?,
-                b(digest)?,
-            ],
-        ),
-        RData::Dnskey {
-            flags,
-            protocol,
-            algorithm,
-            key,
-        } => tuple(
-            py,
-            vec![
-                int(py, flags)?,
-                int(py, protocol)?,
-                int(py, algorithm)?,
-                b(key)?,
-            ],
-        ),
-        RData::Rrsig {
-            type_covered,
-            algorithm,
-            labels,
-            original_ttl,
-            expiration,
-            inception,
-            key_tag,
-            signer,
-            signature,
-        } => tuple(
-            py,
-            vec![
-                int(py, type_covered)?,
-                int(py, algorithm)?,
-                int(py, labels)?,
-                int(py, original_ttl)?,
-                int(py, expiration)?,
-                int(py, inception)?,
-                int(py, key_tag)?,
-                name_obj(py, signer)?,
-                b(signature)?,
-            ],
-        ),
-        RData::Nsec { next, types } => {
-            tuple(py, vec![name_obj(py, next)?, types_tuple(py, types)?])
-        }
-        RData::Nsec3 {
-            algorithm,
-            flags,
-            iterations,
-            salt,
-            next,
-            types,
-        } => tuple(
-            py,
-            vec![
-                int(py, algorithm)?,
-                int(py, flags)?,
-                int(py, iterations)?,
-                b(salt)?,
-                b(next)?,
-                types_tuple(py, types)?,
-            ],
-        ),
-        RData::Nsec3param {
-            algorithm,
-            flags,
-            iterations,
-            salt,
-        } => tuple(
-            py,
-            vec![
-                int(py, algorithm)?,
-                int(py, flags)?,
-                int(py, iterations)?,
-                b(salt)?,
-            ],
-        ),
-    }
-}
-
-fn records<'py>(py: Python<'py>, recs: &[Record]) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for r in recs {
-        let item = PyTuple::new(
-            py,
-            [
-                name_obj(py, &r.name)?,
-                int(py, r.rtype)?,
-                int(py, r.class)?,
-                int(py, r.ttl)?,
-                rdata_obj(py, &r.rdata)?,
-            ],
-        )?;
-        list.append(item)?;
-    }
-    Ok(list)
-}
-
-/// Parses a whole DNS message.
-///
-/// Returns ``(id, flags, rcode, questions, answers, authority, additional, edns)``; see the
-/// stub for the shapes. Raises DNSFormatError.
-#[pyfunction]
-fn dns_parse<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-    let parsed = if let Ok(bytes) = data.cast::<PyBytes>() {
-        Message::parse(bytes.as_bytes())
-    } else {
-        let buf = PyBuffer::<u8>::get(data)?;
-        Message::parse(&buf.to_vec(py)?)
-    };
-    let msg = parsed.map_err(|e| format_error(py, &e))?;
-    let questions = PyList::empty(py);
-    for q in &msg.questions {
-        questions.append((name_obj(py, &q.name)?, q.qtype, q.qclass))?;
-    }
-    let edns = match &msg.edns {
-        None => py.None().into_bound(py),
-        Some(e) => {
-            let options = PyList::empty(py);
-            for (code, data) in &e.options {
-                options.append((*code, new_bytes(py, data)?))?;
-            }
-            (e.udp_size, e.version, e.flags, options)
-                .into_pyobject(py)?
-                .into_any()
-        }
-    };
-    let h = msg.header;
-    PyTuple::new(
-        py,
-        [
-            int(py, h.id)?,
-            int(py, h.flags)?,
-            int(py, h.rcode)?,
-            questions.into_any(),
-            records(py, &msg.answers)?.into_any(),
-            records(py, &msg.authority)?.into_any(),
-            records(py, &msg.additional)?.into_any(),
-            edns,
-        ],
-    )
 }
 
 fn bad(what: &str) -> PyErr {
@@ -673,7 +381,7 @@ pub(crate) fn records_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Record>> {
     Ok(out)
 }
 
-/// Renders a DNS message from the tuples `dns_parse` returns; with ``max_size``, drops whole
+/// Renders a DNS message from tuples (see `_native.pyi`); with ``max_size``, drops whole
 /// RRsets from the end and sets TC as needed. Raises ValueError or TypeError on bad fields.
 #[pyfunction]
 #[pyo3(signature = (id, flags, rcode, questions, answers, authority, additional, edns=None, max_size=None))]

@@ -106,8 +106,10 @@ class Message:
         """Parse a message. Raises :class:`~plait.names.errors.DNSFormatError`.
 
         The native decoder builds the Message, its records and their data directly (see
-        ``DnsDecoder`` in ``native/pyext/src/dns/build.rs``); records with the same owner
-        share one Name. (Replaced below by the decoder's method itself.)
+        ``DnsDecoder`` in ``native/pyext/src/dns/build.rs``). Equal names within a message
+        are one Name object; names, address text and EDNS records that recur from message to
+        message are shared too (bounded tables, ``native/pyext/src/dns/intern.rs``), which
+        is safe because they are immutable. (Replaced below by the decoder's method itself.)
         """
         return _parse(data)  # type: ignore[no-any-return]
 

@@ -21,7 +21,7 @@ __all__ = [
     "AAAA", "AFSDB", "CAA", "CNAME", "DNAME", "DNSKEY", "DS", "HINFO", "HTTPS", "MX", "NAPTR",
     "NS", "NSEC", "NSEC3", "NSEC3PARAM", "PTR", "RDATA_CLASSES", "RP", "RRSIG", "SOA", "SPF",
     "SRV", "SSHFP", "SVCB", "TLSA", "TSIG", "TXT", "A", "Opaque", "RData", "SvcValue",
-    "rdata_from_native", "svc_key_to_text",
+    "svc_key_to_text",
 ]
 
 
@@ -65,15 +65,6 @@ class RData:
         """The record type this data belongs to."""
         return self.RTYPE
 
-    @classmethod
-    def _from_native(cls, fields: tuple[Any, ...]) -> RData:
-        if cls._NAMES:
-            values = list(fields)
-            for i in cls._NAMES:
-                values[i] = Name(values[i])
-            return cls(*values)
-        return cls(*fields)
-
     def _to_native(self) -> tuple[Any, ...] | bytes:
         values: tuple[Any, ...] = _GETTERS[type(self)](self)
         if self._NAMES:
@@ -113,10 +104,6 @@ class A(RData):
     def _to_native(self) -> tuple[Any, ...] | bytes:
         return (self.address,)
 
-    @classmethod
-    def _from_native(cls, fields: tuple[Any, ...]) -> RData:
-        return cls(fields[0])
-
 
 @dataclass(frozen=True, slots=True)
 class AAAA(RData):
@@ -128,20 +115,12 @@ class AAAA(RData):
     def _to_native(self) -> tuple[Any, ...] | bytes:
         return (self.address,)
 
-    @classmethod
-    def _from_native(cls, fields: tuple[Any, ...]) -> RData:
-        return cls(fields[0])
-
 
 @dataclass(frozen=True, slots=True)
 class _OneName(RData):
     """Data that is one name."""
 
     target: Name
-
-    @classmethod
-    def _from_native(cls, fields: tuple[Any, ...]) -> RData:
-        return cls(Name(fields[0]))
 
     def _to_native(self) -> tuple[Any, ...] | bytes:
         return (self.target.wire,)
@@ -561,9 +540,3 @@ def _getter(cls: type[RData]) -> Callable[[RData], tuple[Any, ...]] | None:
 
 _GETTERS = {cls: g for cls in RDATA_CLASSES.values() if (g := _getter(cls)) is not None}
 
-
-def rdata_from_native(rtype: int, data: tuple[Any, ...] | bytes) -> RData:
-    """The RData for what ``dns_parse`` gives: a field tuple, or bytes for an opaque type."""
-    if isinstance(data, bytes):
-        return Opaque(rtype, data)
-    return RDATA_CLASSES[rtype]._from_native(data)

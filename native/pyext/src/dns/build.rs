@@ -7,10 +7,12 @@
 //! lookup and without the frozen dataclass's `__setattr__` (which refuses). `__init__` is not
 //! run, which is only right because the codec gives every field its final, checked value; the
 //! decoder's constructor refuses a class whose fields are not plain slots in the order the
-//! codec fills them. Repeated names share one `Name` object within a message.
+//! codec fills them. Equal names are one `Name` object within a message, and usually across
+//! messages too (see [`intern`]).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::raw::c_int;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use plait_dns::{rtype, Edns, FormatError, Message, RData, Section, Sink};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -18,6 +20,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
 
+use super::intern::{Lookup, Shared};
 use super::{format_error, int, svc_params_obj};
 use crate::juice::new_bytes;
 
@@ -208,6 +211,7 @@ pub(crate) struct DnsDecoder {
     edns: SlotClass,
     opaque: SlotClass,
     rdata: Vec<Option<SlotClass>>,
+    shared: Mutex<Shared>,
 }
 
 #[pymethods]
@@ -266,6 +270,7 @@ impl DnsDecoder {
             edns,
             opaque,
             rdata,
+            shared: Mutex::new(Shared::new()),
         })
     }
 
@@ -278,6 +283,7 @@ impl DnsDecoder {
             let buf = pyo3::buffer::PyBuffer::<u8>::get(data)?;
             Message::parse_with(&buf.to_vec(py)?, &mut b)
         };
+        b.release();
         if let Some(err) = b.err.take() {
             return Err(err);
         }
@@ -301,10 +307,51 @@ impl DnsDecoder {
     }
 }
 
-/// Most distinct names remembered per message for sharing (a bound on the linear search).
-const NAME_CACHE: usize = 32;
-/// Bytes of names remembered per message.
-const NAME_ARENA: usize = 2048;
+/// Names of one message that the shared table does not hold, remembered so that equal
+/// names in it are still one object (a bound on the linear search).
+const OVERFLOW_NAMES: usize = 32;
+
+/// The names of the message being built that the shared table does not hold: their wire
+/// forms one after another in `wires` (a buffer reused from parse to parse).
+struct Overflow<'py> {
+    wires: Vec<u8>,
+    spans: [(u16, u16); OVERFLOW_NAMES],
+    objs: [Option<Bound<'py, PyAny>>; OVERFLOW_NAMES],
+    n: usize,
+}
+
+impl<'py> Overflow<'py> {
+    fn new(wires: Vec<u8>) -> Self {
+        Overflow {
+            wires,
+            spans: [(0, 0); OVERFLOW_NAMES],
+            objs: [const { None }; OVERFLOW_NAMES],
+            n: 0,
+        }
+    }
+
+    #[inline]
+    fn find(&self, wire: &[u8]) -> Option<&Bound<'py, PyAny>> {
+        for (&(start, len), obj) in self.spans.iter().zip(&self.objs).take(self.n) {
+            let (start, len) = (usize::from(start), usize::from(len));
+            if self.wires.get(start..start + len) == Some(wire) {
+                return obj.as_ref();
+            }
+        }
+        None
+    }
+
+    fn push(&mut self, wire: &[u8], obj: &Bound<'py, PyAny>) {
+        let start = self.wires.len();
+        if self.n >= OVERFLOW_NAMES || start > usize::from(u16::MAX) - wire.len() {
+            return;
+        }
+        self.wires.extend_from_slice(wire);
+        self.spans[self.n] = (start as u16, wire.len() as u16);
+        self.objs[self.n] = Some(obj.clone());
+        self.n += 1;
+    }
+}
 
 /// A section's tuple, filled in place: the parser gives exactly the header's count of
 /// questions, answers and authority records when it succeeds.
@@ -385,9 +432,11 @@ struct Builder<'a, 'py> {
     py: Python<'py>,
     d: &'a DnsDecoder,
     err: Option<PyErr>,
-    arena: [u8; NAME_ARENA],
-    arena_len: usize,
-    names: Vec<(u16, u16, Bound<'py, PyAny>)>,
+    /// The decoder's shared objects; None while another parse holds them (a parse run from
+    /// a finalizer during this one), and then nothing is shared across messages.
+    shared: Option<MutexGuard<'a, Shared>>,
+    overflow: Overflow<'py>,
+    last_ttl: Option<(u32, Bound<'py, PyAny>)>,
     questions: Filling<'py>,
     answers: Filling<'py>,
     authority: Filling<'py>,
@@ -406,13 +455,24 @@ fn stop(b_err: &mut Option<PyErr>, e: PyErr) -> FormatError {
 
 impl<'a, 'py> Builder<'a, 'py> {
     fn new(py: Python<'py>, d: &'a DnsDecoder) -> Self {
+        let mut shared = match d.shared.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        let mut wires = Vec::new();
+        if let Some(s) = &mut shared {
+            s.begin();
+            wires = std::mem::take(&mut s.scratch);
+            wires.clear();
+        }
         Builder {
             py,
             d,
             err: None,
-            arena: [0; NAME_ARENA],
-            arena_len: 0,
-            names: Vec::new(),
+            shared,
+            overflow: Overflow::new(wires),
+            last_ttl: None,
             questions: Filling { tuple: None, n: 0 },
             answers: Filling { tuple: None, n: 0 },
             authority: Filling { tuple: None, n: 0 },
@@ -421,13 +481,37 @@ impl<'a, 'py> Builder<'a, 'py> {
         }
     }
 
-    /// The Name for uncompressed wire bytes, shared with an equal earlier one.
+    /// Gives the reused buffer back to the shared state (at the end of a parse).
+    fn release(&mut self) {
+        if let Some(shared) = &mut self.shared {
+            shared.scratch = std::mem::take(&mut self.overflow.wires);
+        }
+    }
+
+    /// The Name for uncompressed wire bytes: the shared one when the table holds it, else
+    /// the one made earlier in this message, else a new one.
+    #[inline]
     fn name(&mut self, wire: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-        for (start, len, name) in &self.names {
-            if &self.arena[*start as usize..(*start + *len) as usize] == wire {
-                return Ok(name.clone());
+        let py = self.py;
+        let mut keep = None;
+        if let Some(shared) = &mut self.shared {
+            match shared.find(py, wire) {
+                Lookup::Found(name) => return Ok(name),
+                Lookup::Missing(slot) => keep = slot,
             }
         }
+        if let Some(name) = self.overflow.find(wire) {
+            let name = name.clone();
+            if let (Some(slot), Some(shared)) = (keep, &mut self.shared) {
+                shared.keep(slot, wire, &name);
+            }
+            return Ok(name);
+        }
+        self.new_name(wire, keep)
+    }
+
+    #[cold]
+    fn new_name(&mut self, wire: &[u8], keep: Option<usize>) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
         let bytes = new_bytes(py, wire)?;
         let key = if wire.iter().any(u8::is_ascii_uppercase) {
@@ -436,14 +520,24 @@ impl<'a, 'py> Builder<'a, 'py> {
             bytes.clone()
         };
         let name = self.d.name.make(py, self.d.set, [bytes, key])?;
-        let start = self.arena_len;
-        if self.names.len() < NAME_CACHE && start + wire.len() <= NAME_ARENA {
-            self.arena[start..start + wire.len()].copy_from_slice(wire);
-            self.arena_len += wire.len();
-            self.names
-                .push((start as u16, wire.len() as u16, name.clone()));
+        match (keep, &mut self.shared) {
+            (Some(slot), Some(shared)) => shared.keep(slot, wire, &name),
+            _ => self.overflow.push(wire, &name),
         }
         Ok(name)
+    }
+
+    /// The TTL's int, the same object as the last record's when equal (RRsets share one).
+    #[inline]
+    fn ttl(&mut self, ttl: u32) -> PyResult<Bound<'py, PyAny>> {
+        if let Some((v, obj)) = &self.last_ttl {
+            if *v == ttl {
+                return Ok(obj.clone());
+            }
+        }
+        let obj = shared_int(self.py, ttl)?;
+        self.last_ttl = Some((ttl, obj.clone()));
+        Ok(obj)
     }
 
     fn rdata(&mut self, rt: u16, rdata: &RData) -> PyResult<Bound<'py, PyAny>> {
@@ -465,8 +559,20 @@ impl<'a, 'py> Builder<'a, 'py> {
             };
         }
         match rdata {
-            RData::A(a) => mk!([ipv4_text(py, a)]),
-            RData::Aaaa(a) => mk!([ipv6_text(py, a)]),
+            RData::A(a) => {
+                let text = match &mut self.shared {
+                    Some(s) => s.ipv4(py, u32::from(*a), || ipv4_text(py, a)),
+                    None => ipv4_text(py, a),
+                };
+                mk!([text])
+            }
+            RData::Aaaa(a) => {
+                let text = match &mut self.shared {
+                    Some(s) => s.ipv6(py, u128::from(*a), || ipv6_text(py, a)),
+                    None => ipv6_text(py, a),
+                };
+                mk!([text])
+            }
             RData::Name(n) => mk!([self.name(n.as_wire())?]),
             RData::Soa {
                 mname,
@@ -671,7 +777,7 @@ impl<'a, 'py> Builder<'a, 'py> {
             self.name(name)?,
             int(py, rt)?,
             int(py, class)?,
-            shared_int(py, ttl)?,
+            self.ttl(ttl)?,
             self.rdata(rt, rdata)?,
         ];
         self.d.rr.make(py, self.d.set, values)
@@ -730,6 +836,15 @@ impl Sink for Builder<'_, '_> {
 
     fn edns(&mut self, edns: Edns) -> Result<(), FormatError> {
         let py = self.py;
+        let plain = edns.options.is_empty();
+        if plain {
+            if let Some(shared) = &self.shared {
+                if let Some(obj) = shared.edns(py, edns.udp_size, edns.version, edns.flags) {
+                    self.edns = Some(obj);
+                    return Ok(());
+                }
+            }
+        }
         let obj = (|| {
             let options = edns
                 .options
@@ -748,6 +863,9 @@ impl Sink for Builder<'_, '_> {
         })();
         match obj {
             Ok(obj) => {
+                if let (true, Some(shared)) = (plain, &mut self.shared) {
+                    shared.keep_edns(edns.udp_size, edns.version, edns.flags, &obj);
+                }
                 self.edns = Some(obj);
                 Ok(())
             }
