@@ -88,6 +88,12 @@ GROUPS: dict[str, tuple[str, list[Target]]] = {
             Target("asyncssh", None)]),
     "ssh-setup": (("SSH: connections/s (connect, auth, exec true, close), plait<->plait vs "
                   "asyncssh<->asyncssh, wall clock"), [Target("asyncssh", 1.5)]),
+    "vt102-plain": ("VT102 client: plain text lines, parser + 80x24 screen, 4 KiB reads", [
+        Target("pyte", 300.0), Target("twisted", None)]),
+    "vt102-escapes": (("VT102 client: full-screen drawing (CUP, SGR 16/256/truecolour, erase, "
+                      "charsets, regions)"), [Target("pyte", 300.0), Target("twisted", None)]),
+    "vt102-keys": ("VT102 input: typed keys -> keystroke callbacks (KeyParser vs ServerProtocol)",
+                   [Target("twisted", None)]),
 }
 # columns of the table, in this order; only those with a figure in this run are printed
 IMPL_ORDER = ["plait", "uvloop", "nsd", "twisted", "dnspython", "sqlite3", "sqlalchemy",
