@@ -132,6 +132,8 @@ cdef class TerminalParser:
     cdef uint32_t _last_char
 
     cdef void _clear(self) noexcept
+    cdef Py_ssize_t _fast_escape(self, const unsigned char* p, Py_ssize_t i,
+                                 Py_ssize_t n) except -2
     cdef void _utf8_start(self, int need, uint32_t cp, uint8_t lo, uint8_t hi) noexcept
     cdef int _flush_text(self) except -1
     cdef int _print(self, uint32_t cp) except -1

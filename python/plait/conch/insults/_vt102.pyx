@@ -13,6 +13,7 @@ import codecs
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memmove, memset
+from cpython.unicode cimport PyUnicode_4BYTE_KIND, PyUnicode_FromKindAndData
 
 from plait.conch.insults import keys as _keys
 
@@ -466,29 +467,29 @@ cdef class TerminalBuffer:
         free(lines)
 
     cdef inline void _blank_line(self, Line* line, uint32_t bg) noexcept:
+        """An erased cell is all zero (code point 0 reads as a space) but its background."""
         cdef int i
-        cdef Cell blank
-        blank.ch = 32
-        blank.fg = 0
-        blank.bg = bg
-        blank.attrs = 0
-        for i in range(line.width):
-            line.cells[i] = blank
+        if bg == 0:
+            memset(line.cells, 0, sizeof(Cell) * line.width)
+        else:
+            memset(line.cells, 0, sizeof(Cell) * line.width)
+            for i in range(line.width):
+                line.cells[i].bg = bg
         line.size = LINE_SINGLE
         line.wrapped = 0
 
     cdef inline void _blank_cells(self, Line* line, int first, int end) noexcept:
         """Erase cells [first, end) with the current background (xterm's BCE)."""
         cdef int i
-        cdef Cell blank
-        blank.ch = 32
-        blank.fg = 0
-        blank.bg = self._pen.bg
-        blank.attrs = 0
+        cdef uint32_t bg = self._pen.bg
         if end > line.width:
             end = line.width
-        for i in range(first, end):
-            line.cells[i] = blank
+        if first >= end:
+            return
+        memset(&line.cells[first], 0, sizeof(Cell) * (end - first))
+        if bg:
+            for i in range(first, end):
+                line.cells[i].bg = bg
 
     cdef void _full_reset(self) noexcept:
         cdef int i
@@ -497,7 +498,7 @@ cdef class TerminalBuffer:
             self._blank_line(&self._alt[i], 0)
         self._lines = self._main
         self._alt_active = False
-        self._pen.ch = 32
+        self._pen.ch = 0
         self._pen.fg = 0
         self._pen.bg = 0
         self._pen.attrs = 0
@@ -1232,12 +1233,21 @@ cdef class TerminalBuffer:
     cdef str _line_text(self, Line* line):
         cdef int n = line.width
         cdef int i
-        while n > 0 and line.cells[n - 1].ch == 32:
+        cdef uint32_t ch
+        while n > 0 and line.cells[n - 1].ch <= 32:
             n -= 1
-        cdef list chars = [None] * n
-        for i in range(n):
-            chars[i] = chr(line.cells[i].ch)
-        return "".join(chars)
+        if n == 0:
+            return ""
+        cdef uint32_t* text = <uint32_t*>malloc(sizeof(uint32_t) * n)
+        if text == NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                ch = line.cells[i].ch
+                text[i] = ch if ch else 32
+            return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, text, n)
+        finally:
+            free(text)
 
     def lines(self):
         """The screen's lines as text, right-stripped."""
@@ -1255,7 +1265,7 @@ cdef class TerminalBuffer:
         if not (0 <= column < self.width and 0 <= line < self.height):
             raise IndexError(f"({column}, {line}) is outside the {self.width}x{self.height} screen")
         cdef Cell c = self._lines[line].cells[column]
-        return _Cell(chr(c.ch), bool(c.attrs & A_BOLD), bool(c.attrs & A_DIM),
+        return _Cell(chr(c.ch) if c.ch else " ", bool(c.attrs & A_BOLD), bool(c.attrs & A_DIM),
                      bool(c.attrs & A_ITALIC), bool(c.attrs & A_UNDERLINE),
                      bool(c.attrs & A_BLINK), bool(c.attrs & A_REVERSE),
                      bool(c.attrs & A_INVISIBLE), _colour(c.fg), _colour(c.bg))
@@ -1385,8 +1395,7 @@ cdef class TerminalBuffer:
                     raise MemoryError()
                 out[y].cells = cells
                 for x in range(out[y].width, width):
-                    cells[x].ch = 32
-                    cells[x].fg = cells[x].bg = cells[x].attrs = 0
+                    cells[x].ch = cells[x].fg = cells[x].bg = cells[x].attrs = 0
                 out[y].width = width
             else:
                 out[y].cells = <Cell*>malloc(sizeof(Cell) * width)
@@ -1398,6 +1407,17 @@ cdef class TerminalBuffer:
             free(lines[y].cells)
         free(lines)
         return out
+
+
+cdef inline int _charset_id(uint32_t final) noexcept:
+    """SCS final byte -> character set (-1: not one the buffer knows)."""
+    if final == 0x42 or final == 0x31:  # B: US ASCII; 1: DEC alternate ROM, standard
+        return SET_US
+    if final == 0x41:
+        return SET_UK
+    if final == 0x30 or final == 0x32:  # 0: DEC special graphics; 2: alternate ROM graphics
+        return SET_DRAWING
+    return -1
 
 
 cdef inline uint32_t _byte(int v) noexcept:
@@ -1474,6 +1494,11 @@ cdef class TerminalParser:
                 self._utf8_need = 0
                 self._step(0xFFFD)
                 continue  # b starts afresh
+            if b == 0x1B and self._state == GROUND and i + 2 < n:
+                j = self._fast_escape(p, i + 1, n)
+                if j > 0:  # a whole sequence inside this chunk, parsed in one go
+                    i = j
+                    continue
             if b < 0x80:
                 if self._state == GROUND and 0x20 <= b <= 0x7E:
                     j = i + 1
@@ -1504,6 +1529,64 @@ cdef class TerminalParser:
             i += 1
         if self._buf is None:
             self._flush_text()
+
+    cdef Py_ssize_t _fast_escape(self, const unsigned char* p, Py_ssize_t i,
+                                 Py_ssize_t n) except -2:
+        """p[i-1] is ESC in the ground state: parse a CSI (private marker, parameters, final)
+        or a two- or three-byte ESC sequence straight from the buffer and dispatch it.
+
+        Returns the index after the sequence, or -1 to let the state machine take it byte by
+        byte (an intermediate, a control inside, a string, or the chunk ends first)."""
+        cdef unsigned char c = p[i]
+        cdef int np = 0, v = -1
+        cdef bint colon = False
+        if c != 0x5B:
+            if (c == 0x28 or c == 0x29) and 0x30 <= p[i + 1] <= 0x7E:  # SCS: ESC ( x
+                self._clear()
+                self._inter[0] = c
+                self._ninter = 1
+                self._esc_dispatch(p[i + 1])
+                self._last_char = 0
+                return i + 2
+            if 0x30 <= c <= 0x7E and c != 0x50 and c != 0x58 and c != 0x5D and c != 0x5E \
+                    and c != 0x5F:
+                self._clear()
+                self._esc_dispatch(c)
+                self._last_char = 0
+                return i + 1
+            return -1
+        i += 1
+        self._clear()
+        c = p[i]
+        if 0x3C <= c <= 0x3F:
+            self._private = c
+            i += 1
+        while i < n:
+            c = p[i]
+            i += 1
+            if 0x30 <= c <= 0x39:
+                v = (0 if v < 0 else v) * 10 + (c - 0x30)
+                if v > MAX_PARAM_VALUE:
+                    v = MAX_PARAM_VALUE
+            elif c == 0x3B or c == 0x3A:
+                if np < MAX_PARAMS:
+                    self._params[np] = v
+                    self._colon[np] = colon
+                    np += 1
+                colon = c == 0x3A
+                v = -1
+            elif 0x40 <= c <= 0x7E:
+                if np < MAX_PARAMS and (np or v >= 0):
+                    self._params[np] = v
+                    self._colon[np] = colon
+                    np += 1
+                self._nparams = np
+                self._csi_dispatch(c)
+                self._last_char = 0
+                return i
+            else:
+                return -1
+        return -1
 
     cdef inline void _utf8_start(self, int need, uint32_t cp, uint8_t lo, uint8_t hi) noexcept:
         self._utf8_need = need
@@ -1737,6 +1820,7 @@ cdef class TerminalParser:
 
     cdef int _esc_dispatch(self, uint32_t final) except -1:
         cdef uint8_t inter = self._inter[0] if self._ninter == 1 else 0
+        cdef int mode
         self._in_csi = False
         self._current_final = final
         if self._ninter == 0:
@@ -1767,13 +1851,13 @@ cdef class TerminalParser:
             if final == 0x5C:
                 return 0  # ST
         elif inter == 0x28 or inter == 0x29:  # SCS: ESC ( x  ESC ) x
-            charset = bytes((final,))
-            if charset in _CHARSET_IDS:
+            mode = _charset_id(final)
+            if mode >= 0:
                 if self._buf is not None:
-                    self._buf._select_charset(_CHARSET_IDS[charset], inter - 0x28)
+                    self._buf._select_charset(mode, inter - 0x28)
                 else:
                     self._flush_text()
-                    self.terminal.select_character_set(charset, inter - 0x28)
+                    self.terminal.select_character_set(bytes((final,)), inter - 0x28)
                 return 0
         elif inter == 0x23:
             if final == 0x33 or final == 0x34:
