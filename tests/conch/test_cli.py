@@ -483,8 +483,11 @@ def test_window_change_follows_the_local_terminal(sshd: SSHD, tmp_path: Path) ->
 class PlaitServer:
     """plait's own server (password and key logins, PtySession) on a thread's loop."""
 
-    def __init__(self, home: Path, *key_lines: str) -> None:
+    def __init__(self, home: Path, *key_lines: str,
+                 auth_methods: tuple[str, ...] = ("publickey", "password",
+                                                  "keyboard-interactive")) -> None:
         self.home = home
+        self.auth_methods = auth_methods
         self.key_lines = list(key_lines)
         self.password_ports: list[tuple[int, ...]] = []
         self.ready = threading.Event()
@@ -504,6 +507,7 @@ class PlaitServer:
                                   _PeerRecorder(self, {"alice": "s3cret"})])
         self.server = await listen("127.0.0.1", 0, server_host_keys=[Key.generate("ed25519")],
                                    portal=portal, failure_delay=0.05, allow_forwarding=True,
+                                   auth_methods=self.auth_methods,
                                    session_factory=lambda a: PtySession(home=self.home))
         self.port = self.server.port
         self.ready.set()
@@ -553,11 +557,12 @@ def test_password_prompt_when_offered(plait_server: tuple[PlaitServer, Path],
     try:
         # asked again after each refusal on the one connection (password_attempts=3)
         term.expect(b"alice@127.0.0.1's password: ")
+        term.out = b""          # each prompt is awaited anew (getpass drops typed-ahead input)
         term.send(b"wrong\n")
         term.expect(b"Permission denied, please try again.")
         term.expect(b"alice@127.0.0.1's password: ")
-        term.send(b"bad again\n")
         term.out = b""
+        term.send(b"bad again\n")
         term.expect(b"alice@127.0.0.1's password: ")
         term.send(b"s3cret\n")
         term.expect(b"pw-ok")
@@ -579,6 +584,29 @@ def test_password_prompt_when_offered(plait_server: tuple[PlaitServer, Path],
         term.kill()
     r = conch(*args[:-2], "-o", "BatchMode=yes", "alice@127.0.0.1", "echo no", home=tmp_path)
     assert r.returncode == 255 and b"Permission denied" in r.stderr
+
+
+def test_keyboard_interactive_asked_again(tmp_path: Path) -> None:
+    server = PlaitServer(tmp_path, auth_methods=("keyboard-interactive",))
+    try:
+        args = ["-p", str(server.port), "-o", "StrictHostKeyChecking=no", "-o",
+                f"UserKnownHostsFile={tmp_path / 'kh'}", "alice@127.0.0.1", "echo kbd-ok"]
+        term = Terminal(args, tmp_path)
+        try:
+            term.expect(b"(alice@127.0.0.1) Password: ")
+            term.out = b""
+            term.send(b"wrong\n")
+            term.expect(b"Permission denied, please try again.")
+            term.expect(b"(alice@127.0.0.1) Password: ")
+            term.send(b"s3cret\n")
+            term.expect(b"kbd-ok")
+            assert term.wait() == 0
+        finally:
+            term.kill()
+        ports = server.password_ports
+        assert len(ports) == 2 and len(set(ports)) == 1, ports    # one connection
+    finally:
+        server.stop()
 
 
 def test_encrypted_key_asks_its_passphrase(plait_server: tuple[PlaitServer, Path],

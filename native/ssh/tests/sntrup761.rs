@@ -92,3 +92,31 @@ fn wrong_lengths_are_errors() {
     assert!(Sntrup761KeyPair::from_secret_bytes(&[0; 3]).is_err());
     assert!(err.to_string().contains("ciphertext"));
 }
+
+/// Any bytes of the right length are taken: public keys and ciphertexts from the network
+/// never panic (Rq decoding reduces every value; decapsulation rejects implicitly).
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let pair = Sntrup761KeyPair::generate();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 24) as u8
+    };
+    for round in 0..64 {
+        let fill = |n: usize, next: &mut dyn FnMut() -> u8| -> Vec<u8> {
+            match round {
+                0 => vec![0; n],
+                1 => vec![0xff; n],
+                _ => (0..n).map(|_| next()).collect(),
+            }
+        };
+        let public = fill(SNTRUP761_PUBLIC_KEY_SIZE, &mut next);
+        let (ct, _) = sntrup761_encapsulate(&public).expect("right length");
+        assert_eq!(ct.len(), SNTRUP761_CIPHERTEXT_SIZE);
+        let forged = fill(SNTRUP761_CIPHERTEXT_SIZE, &mut next);
+        pair.decapsulate(&forged).expect("right length");
+    }
+}

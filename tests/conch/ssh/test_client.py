@@ -200,6 +200,36 @@ async def test_connect_timeout_excludes_time_in_the_password_callback(tmp_path: 
             assert (await conn.run("true")).exit_status == 0
 
 
+class _Realm:
+    def request_avatar(self, avatar_id: object, mind: object, *interfaces: object) -> tuple:
+        return interfaces[0], avatar_id, lambda: None
+
+
+async def test_connect_timeout_excludes_time_in_keyboard_interactive() -> None:
+    from plait.conch.ssh import SSHServerProcess, listen
+    from plait.core.cred import InMemoryUsernamePasswordChecker, Portal
+
+    async def hello(process: SSHServerProcess) -> int:
+        return 0
+    host_key = Key.generate("ed25519")
+    server = await listen("127.0.0.1", 0, server_host_keys=[host_key],
+                          portal=Portal(_Realm(), [InMemoryUsernamePasswordChecker({"u": "p"})]),
+                          process_factory=hello, auth_methods=("keyboard-interactive",),
+                          failure_delay=0.0)
+    try:
+        def slow_person(name: str, instruction: str, prompts: list[tuple[str, bool]]
+                        ) -> list[str]:
+            time.sleep(2.5)      # a blocking prompt (getpass), longer than connect_timeout
+            return ["p"]
+        async with await connect("127.0.0.1", server.port, username="u",
+                                 kbd_interactive=slow_person, known_hosts=[host_key],
+                                 connect_timeout=2.0) as conn:
+            assert (await conn.run("true")).exit_status == 0
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 class _ParamikoServer(paramiko.ServerInterface):
     def __init__(self) -> None:
         self.done = threading.Event()

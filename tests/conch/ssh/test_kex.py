@@ -3,6 +3,7 @@ derivation matches paramiko's, and bad public values are refused."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -258,6 +259,19 @@ def test_sntrup_forged_ciphertext_gives_another_secret() -> None:
         pair.decapsulate(ciphertext[:-1])
     with pytest.raises(ValueError, match="public key must be 1158 bytes"):
         sntrup761_encapsulate(b"\0" * 10)
+
+
+def test_sntrup_server_takes_any_public_key_bytes() -> None:
+    # an sntrup761 public key has no invalid encoding: the server answers garbage of the
+    # right length (the client that sent it just cannot use the result); no crash
+    _, sign = _signer()
+    for pk in (b"\0" * SNTRUP761_PUBLIC_KEY_SIZE, b"\xff" * SNTRUP761_PUBLIC_KEY_SIZE,
+               os.urandom(SNTRUP761_PUBLIC_KEY_SIZE)):
+        x25519_pub = Reader(ClientKex(KEX_METHODS[SNTRUP[0]], CTX).start(), 1).string()[-32:]
+        server = ServerKex(KEX_METHODS[SNTRUP[0]], CTX, HOST_BLOB, sign)  # type: ignore[arg-type]
+        (reply,), result = server.receive(Writer(Msg.KEXDH_INIT).string(pk + x25519_pub)
+                                          .getvalue())
+        assert result is not None and reply[0] == Msg.KEXDH_REPLY
 
 
 @pytest.mark.parametrize("n", [0, 1])

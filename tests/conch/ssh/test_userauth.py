@@ -221,6 +221,37 @@ def test_asked_password_retried_on_one_connection(method: str) -> None:
     assert p.client_events == [AuthSucceeded("bob")]
 
 
+def test_keyboard_interactive_callback_retried_up_to_the_attempts() -> None:
+    calls: list[str] = []
+
+    def kbd(name: str, instruction: str, prompts: list[tuple[str, bool]]) -> list[str]:
+        calls.append(prompts[0][0])
+        return ["wrong"] if len(calls) < 3 else ["secret"]
+    p = Pair(UserAuthClient(SID, "bob", kbd_interactive=kbd),
+             UserAuthServer(SID, methods=("keyboard-interactive",)), accept_for())
+    p.run()
+    assert calls == ["Password: "] * 3 and p.client_events == [AuthSucceeded("bob")]
+    calls.clear()
+
+    def always_wrong(name: str, instruction: str, prompts: list[tuple[str, bool]]
+                     ) -> list[str]:
+        calls.append(prompts[0][0])
+        return ["no"]
+    p = Pair(UserAuthClient(SID, "bob", kbd_interactive=always_wrong, password_attempts=2),
+             UserAuthServer(SID, methods=("keyboard-interactive",)), accept_for())
+    p.run()
+    assert len(calls) == 2 and p.client_events == [AuthFailed(("keyboard-interactive",))]
+
+
+def test_fixed_password_sent_once() -> None:
+    # a password given as a string is not resent: it cannot become right
+    for method in ("password", "keyboard-interactive"):
+        p = Pair(UserAuthClient(SID, "bob", password="nope"),
+                 UserAuthServer(SID, methods=(method,)), accept_for())
+        p.run()
+        assert len(p.checks) == 1 and p.client_events == [AuthFailed((method,))]
+
+
 def test_asked_password_limited_then_gives_up() -> None:
     p = Pair(UserAuthClient(SID, "bob", ask_password=True, password_attempts=2),
              UserAuthServer(SID, methods=("password", "keyboard-interactive")), accept_for())

@@ -150,7 +150,7 @@ class _ClientProtocol(SSHProtocol):
         self.password_callback = password if callable(password) else None
         self.password = password if isinstance(password, str) else None
         self.password_attempts = password_attempts
-        self.kbd_interactive = kbd_interactive
+        self.kbd_interactive = self._timed(kbd_interactive) if kbd_interactive else None
         self.keepalive = keepalive
         self.asking = False          # a password callback is running (the user may be typing)
         self.asking_time = 0.0       # seconds spent in password callbacks
@@ -208,6 +208,18 @@ class _ClientProtocol(SSHProtocol):
                                     "no more authentication methods")
             elif isinstance(ev, Banner):
                 self.banners.append(ev.text)
+
+    def _timed(self, callback: KbdCallback) -> KbdCallback:
+        """``callback`` whose running time (a person answering prompts) is not counted
+        against the connect timeout."""
+        def timed(name: str, instruction: str, prompts: list[tuple[str, bool]]
+                  ) -> Sequence[str] | None:
+            started = self.loop.time()
+            try:
+                return callback(name, instruction, prompts)
+            finally:
+                self.asking_time += self.loop.time() - started
+        return timed
 
     async def _ask_password(self) -> None:
         """Run the password callback (the transport keeps going meanwhile) and hand its
@@ -530,7 +542,8 @@ async def connect(host: str, port: int = 22, *, username: str | None = None,
     is needed -- for the password method or a lone hidden keyboard-interactive prompt --
     and asked again after a refusal, on the same connection, up to ``password_attempts``
     times; it returns the password, or None to stop trying passwords. ``connect_timeout``
-    does not count the time spent in it (a person may be typing).
+    does not count the time spent in it or in ``kbd_interactive`` (a person may be
+    typing).
 
     ``keepalive_interval`` > 0 (seconds) turns on keepalives as OpenSSH's
     ServerAliveInterval / ServerAliveCountMax: after that long without hearing from the

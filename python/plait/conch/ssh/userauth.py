@@ -424,7 +424,7 @@ class UserAuthClient:
         self._key_alg = ""
         self._password_tried = False
         self._kbd_tried = False
-        self._kbd_asked = False      # this keyboard-interactive try asked for a password
+        self._kbd_asked = False      # this keyboard-interactive try asked someone (retry it)
         self._kbd_rounds = 0
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
@@ -513,7 +513,7 @@ class UserAuthClient:
         self._events.append(PasswordNeeded(self._asked, prompt))
 
     def _may_ask_again(self) -> bool:
-        return self.ask_password and self._asked < self.password_attempts
+        return self._asked < self.password_attempts
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -525,7 +525,7 @@ class UserAuthClient:
         if self._state in ("pk_query", "pk_sign"):
             self._key_index += 1
         elif self._state == "password":
-            self._password_tried = not self._may_ask_again()
+            self._password_tried = not (self.ask_password and self._may_ask_again())
         elif self._state == "kbd":
             self._kbd_tried = not (self._kbd_asked and self._may_ask_again())
         self._next_method()
@@ -608,15 +608,21 @@ class UserAuthClient:
         answers: Sequence[str] | None
         if not prompts:
             answers = []
-        elif self.kbd_interactive is not None:
-            answers = self.kbd_interactive(name, instruction, prompts)
-        elif len(prompts) == 1 and not prompts[0][1] and self.ask_password:
-            if self._asked >= self.password_attempts:
-                self._next_method()
+        elif self.kbd_interactive is not None or (
+                self.ask_password and len(prompts) == 1 and not prompts[0][1]):
+            # someone is asked: a try counted against password_attempts (later rounds of
+            # the same try are not), and retried after a refusal while tries are left
+            if not self._kbd_asked:
+                if not self._may_ask_again():
+                    self._next_method()
+                    return
+                self._kbd_asked = True
+                if self.kbd_interactive is not None:
+                    self._asked += 1
+            if self.kbd_interactive is None:
+                self._ask("kbd_wait", prompts[0][0])
                 return
-            self._kbd_asked = True
-            self._ask("kbd_wait", prompts[0][0])
-            return
+            answers = self.kbd_interactive(name, instruction, prompts)
         elif len(prompts) == 1 and not prompts[0][1]:
             answers = [self.password or ""]
         else:
