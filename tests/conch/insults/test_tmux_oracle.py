@@ -46,6 +46,13 @@ _DRAWING = dict(zip(
 # compared: tmux ignores ESC # 3..6 and keeps such lines at full width.
 TMUX_DIFFERS: dict[str, tuple[str, object]] = {
     "lnm": ("tmux has no LNM (SM 20): its LF never returns the carriage", "all"),
+    "il-last-line-outside-region": (("outside the scroll region tmux inserts/deletes lines down "
+                                    "to the screen's bottom (as the buffer does) but, when n is "
+                                    "more than half of those lines, moves and wipes too few "
+                                    "(here: none); xterm ignores IL/DL outside the region"),
+                                    "all"),
+    "rep-non-ascii": ("tmux's REP repeats only an ASCII character; xterm any graphic one",
+                      "all"),
     "hpr-vpr": ("tmux has no HPR/VPR (CSI a, CSI e), xterm's relative moves", "all"),
     "cht": ("tmux has no CHT (CSI I, tab forward n times)", "all"),
     "decstr": ("tmux has no soft reset (DECSTR, CSI ! p): modes, region and rendition stay",
@@ -244,6 +251,8 @@ def differences(mine: Screen, tmux: Screen, skip: set[int] | frozenset[int] = fr
 # where tmux is not the oracle: the VT102's screen, first lines
 OWN_ANSWER: dict[str, list[str]] = {
     "lnm": ["abc", "def"],
+    "il-last-line-outside-region": [str(i) for i in range(23)] + [""],
+    "rep-non-ascii": ["\u00e9\u00e9\u00e9\u00e9"],
     "hpr-vpr": ["ab   M", "", "      N"],
     "cht": ["a               b", "", " " * 79 + "c"],
     "decstr": ["", "", "", "cb"],
@@ -287,6 +296,11 @@ HAND: dict[str, bytes] = {
     "scroll-region": b"".join(b"%d\r\n" % i for i in range(23)) + b"23\x1b[5;10r\x1b[10H\n\n"
                      b"X\x1b[5H\x1bM\x1bMY\x1b[3S\x1b[2T\x1b[7H\x1b[3L\x1b[r\x1b[24H\nZ",
     "scroll-region-invalid": b"a\x1b[10;5r\x1b[24Hb\nc\x1b[5;5rd",
+    "il-dl-outside-region": b"".join(b"%d\r\n" % i for i in range(23)) + b"23\x1b[5;10r"
+                            b"\x1b[13;3H\x1b[2L\x1b[18H\x1b[3M\x1b[2;5H\x1b[1Lx\x1b[r",
+    "il-last-line-outside-region": b"".join(b"%d\r\n" % i for i in range(23)) + b"23"
+                                   b"\x1b[5;10r\x1b[24H\x1b[L",
+    "rep-non-ascii": "\u00e9\x1b[3b".encode(),
     "scroll-up-down": b"".join(b"%d\r\n" % i for i in range(23)) + b"\x1b[2S\x1b[T\x1b[S",
     "origin-mode": b"\x1b[5;10r\x1b[?6h\x1b[Ha\x1b[20;1Hb\x1b[3dc\x1b[?6ld\x1b[r",
     "tabs": b"\tA\t\tB\x1b[3g\x1b[5G\x1bH\x1b[30G\x1bH\r\n\tC\tD\tE\x1b[2;5H\x1b[g\r\tF"
@@ -347,6 +361,12 @@ def generated(seed: int, length: int = 400) -> bytes:
             out += b"\x1b[%d%s" % (rng.randrange(3), rng.choice([b"K", b"J"]))
         elif kind == 10:
             op = rng.choice([b"@", b"P", b"X", b"L", b"M", b"S", b"T", b"b"])
+            if op in (b"L", b"M"):  # inside a region (outside it, see "il-dl-outside-region")
+                top = rng.randrange(1, 24)
+                bottom = rng.randrange(top, 25)
+                out += b"\x1b[?6l\x1b[%d;%dr" % (top, bottom) + CUP % (
+                    rng.randrange(top, bottom + 1), rng.randrange(1, 81))
+                origin = False
             out += (b"r" if op == b"b" else b"") + b"\x1b[%d%s" % (n, op)  # tmux repeats ASCII only
         elif kind == 11:
             top = rng.randrange(1, 24)

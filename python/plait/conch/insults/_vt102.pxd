@@ -79,6 +79,7 @@ cdef class TerminalBuffer:
     cdef void _free_lines(self, Line* lines, int count) noexcept
     cdef void _blank_line(self, Line* line, uint32_t bg) noexcept
     cdef void _blank_cells(self, Line* line, int first, int end) noexcept
+    cdef void _unwrap(self, Py_ssize_t y) noexcept
     cdef void _full_reset(self) noexcept
     cdef void _reset_tabs(self) noexcept
     cdef int _line_width(self, int y) noexcept

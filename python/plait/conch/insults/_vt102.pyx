@@ -486,10 +486,20 @@ cdef class TerminalBuffer:
             end = line.width
         if first >= end:
             return
+        if first == 0 and end == line.width:
+            self._unwrap(line - self._lines)
         memset(&line.cells[first], 0, sizeof(Cell) * (end - first))
         if bg:
             for i in range(first, end):
                 line.cells[i].bg = bg
+
+    cdef inline void _unwrap(self, Py_ssize_t y) noexcept:
+        """Line y was wholly erased: it no longer continues, nor does the line above continue
+        onto it (tmux; this decides where BS at column 0 goes)."""
+        if 0 <= y < self.height:
+            self._lines[y].wrapped = 0
+            if y > 0:
+                self._lines[y - 1].wrapped = 0
 
     cdef void _full_reset(self) noexcept:
         cdef int i
@@ -817,7 +827,6 @@ cdef class TerminalBuffer:
             self._move_to(0, a)
             self._cx = min(lw, self._line_width(self._cy))
         elif op == OP_IND or op == OP_LF or op == OP_NEL:
-            self._lines[self._cy].wrapped = 0
             if op == OP_NEL or (op == OP_LF and self._lnm):
                 self._cx = 0
             self._index(self._pen.bg)
@@ -881,10 +890,13 @@ cdef class TerminalBuffer:
             # inside the region: the lines down to its bottom move; outside it, the lines down
             # to the screen's bottom (tmux; xterm ignores IL/DL outside the region)
             y = self._bottom if self._top <= self._cy <= self._bottom else self.height - 1
+            a = min(max(a, 1), y - self._cy + 1)
             if op == OP_IL:
-                self._scroll_down(self._cy, y, max(a, 1))
+                self._scroll_down(self._cy, y, a)
             else:
-                self._delete_lines(y, max(a, 1))
+                self._delete_lines(y, a)
+            if y == self._bottom and self._top <= self._cy:  # blank lines erased (tmux)
+                self._unwrap(self._cy if op == OP_IL else y - a + 1)
         elif op == OP_SU:
             self._scroll_up(self._top, self._bottom, max(a, 1), self._pen.bg)
         elif op == OP_SD:
