@@ -166,3 +166,43 @@ def test_random_bytes_on_a_buffer_never_raise() -> None:
         parser = TerminalParser(buf)
         parser.feed(bytes(rng.randrange(256) for _ in range(20_000)))
         assert 0 <= buf.cursor[0] <= size and 0 <= buf.cursor[1] < buf.height
+
+
+class Proxy:
+    """A Python Terminal in front of a TerminalBuffer: the parser's slow path drives it."""
+
+    def __init__(self, buf: TerminalBuffer) -> None:
+        self.buf = buf
+        self.inner = TerminalParser(buf)
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in TERMINAL_METHODS:
+            raise AttributeError(name)
+        return getattr(self.buf, name)
+
+    def unhandled_control_sequence(self, seq: bytes) -> None:
+        self.inner.feed(seq)  # the buffer-only sequences (reports, DECALN, CBT)
+
+
+def test_method_calls_draw_what_the_fast_path_draws() -> None:
+    """The same stream through Terminal method calls and through the native fast path."""
+    import re
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_tmux_oracle import HAND, generated
+
+    # REP is left out: a Python terminal gets write(char * n), which the buffer does not clip
+    # at the end of the line as its native REP does
+    streams = [data for name, data in HAND.items() if not name.startswith("rep")]
+    streams += [re.sub(rb"\x1b\[\d*b", b"", generated(seed)) for seed in range(10)]
+    for data in streams:
+        fast = TerminalBuffer(80, 24)
+        TerminalParser(fast).feed(data)
+        slow = TerminalBuffer(80, 24)
+        TerminalParser(Proxy(slow)).feed(data)
+        assert str(slow) == str(fast)
+        assert slow.cursor == fast.cursor
+        assert [slow.cell(x, y) for y in range(24) for x in range(80)] == [
+            fast.cell(x, y) for y in range(24) for x in range(80)]
