@@ -21,6 +21,7 @@ from plait.conch.telnet.events import (
     TerminalTypeList,
     WindowSize,
 )
+from plait.conch.telnet.lines import TelnetLineSession, listen_lines
 from plait.conch.telnet.protocol import TelnetConnection
 from plait.conch.telnet.server import TelnetServer, listen_terminal
 
@@ -28,6 +29,7 @@ __all__ = [
     "BINARY", "ECHO", "LINEMODE", "NAWS", "SGA", "TTYPE",
     "CommandReceived", "DataReceived", "Event", "LinemodeChanged", "LoginTimeout",
     "OptionDisabled", "OptionEnabled", "OptionRefused", "ProtocolViolation", "SlcChanged",
-    "TelnetClient", "TelnetConnection", "TelnetError", "TelnetServer", "TerminalType",
-    "TerminalTypeList", "WindowSize", "listen_terminal", "open_connection",
+    "TelnetClient", "TelnetConnection", "TelnetError", "TelnetLineSession", "TelnetServer",
+    "TerminalType", "TerminalTypeList", "WindowSize", "listen_lines", "listen_terminal",
+    "open_connection",
 ]

@@ -32,12 +32,14 @@ class LineEditor:
     """Collects one line from a character-at-a-time client, echoing if asked.
 
     ``feed`` returns what to echo and, once Enter arrives, the line; ``aborted`` turns true on
-    ^C or ^D. A CR LF or CR NUL pair from the core arrives as ``\\r\\n`` or ``\\r``; a bare LF
+    ^C or ^D; ``echo_newline`` says whether Enter is echoed as CR LF. A CR LF or CR NUL pair from the core arrives as ``\\r\\n`` or ``\\r``; a bare LF
     also ends the line (clients in line mode send one).
     """
 
-    def __init__(self, *, echo: bool, max_length: int = MAX_LOGIN_LINE) -> None:
+    def __init__(self, *, echo: bool, max_length: int = MAX_LOGIN_LINE,
+                 echo_newline: bool = True) -> None:
         self.echo = echo
+        self.echo_newline = echo_newline
         self.max_length = max_length
         self.aborted = False
         self._buf = bytearray()
@@ -57,7 +59,8 @@ class LineEditor:
                     rest = rest[1:]
                 else:
                     self._skip_lf = byte == 0x0D   # its LF may come in the next chunk
-                echo += b"\r\n"
+                if self.echo_newline:
+                    echo += b"\r\n"
                 line = self._buf.decode("utf-8", "replace")
                 self._buf.clear()
                 return bytes(echo), line, rest
@@ -108,13 +111,21 @@ class LoginConfig:
 class LoginDialogue:
     """Runs the prompts over ``write`` and lines given to :meth:`feed`.
 
+    A character-mode server echoes the name itself (``echo_name``); a line-mode server lets
+    the client echo, and ``hide_input(True)``/``(False)`` around the password (WILL/WONT
+    ECHO) stop the client from showing it.
+
     ``await run()`` returns ``(avatar, logout, leftover)`` or raises ``LoginFailed`` after
     the last refused attempt (or ^C/^D); the caller applies the timeout.
     """
 
-    def __init__(self, config: LoginConfig, write: Callable[[bytes], None]) -> None:
+    def __init__(self, config: LoginConfig, write: Callable[[bytes], None], *,
+                 echo_name: bool = True, hide_input: Callable[[bool], None] | None = None,
+                 ) -> None:
         self.config = config
         self._write = write
+        self._echo_name = echo_name
+        self._hide_input = hide_input
         self._editor = LineEditor(echo=True)   # one editor: a CR's LF may cross prompts
         self._active = False
         self._line: asyncio.Future[str] | None = None
@@ -134,8 +145,9 @@ class LoginDialogue:
             self._leftover = rest
             waiter.set_result(line)
 
-    async def _prompt(self, prompt: str, *, echo: bool) -> str:
+    async def _prompt(self, prompt: str, *, echo: bool, echo_newline: bool = True) -> str:
         self._editor.echo = echo
+        self._editor.echo_newline = echo_newline
         self._editor.aborted = False
         self._active = True
         self._line = asyncio.get_running_loop().create_future()
@@ -153,8 +165,16 @@ class LoginDialogue:
         if cfg.banner:
             self._write(cfg.banner.replace("\n", "\r\n").encode())
         for attempt in range(1, cfg.max_attempts + 1):
-            username = await self._prompt("login: ", echo=True)
-            password = await self._prompt("Password: ", echo=False)
+            # Whoever echoes the name echoes its Enter; under WILL ECHO that is the server.
+            username = await self._prompt("login: ", echo=self._echo_name,
+                                          echo_newline=self._echo_name)
+            if self._hide_input is not None:
+                self._hide_input(True)
+            try:
+                password = await self._prompt("Password: ", echo=False)
+            finally:
+                if self._hide_input is not None:
+                    self._hide_input(False)
             try:
                 _, avatar, logout = await cfg.portal.login(
                     UsernamePassword(username, password), None, *cfg.interfaces)

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds the server waits for the options it asked about before going on anyway.
 NEGOTIATION_TIMEOUT = 2.0
-#: Bytes typed before the session starts that are kept for it; more are dropped.
+#: Bytes typed ahead before the session starts after which the socket is not read until
+#: it starts (what was read is kept: at most this plus one read).
 MAX_PENDING_INPUT = 4096
 
 
@@ -101,6 +102,7 @@ class ServerSession(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self._negotiated = asyncio.get_running_loop().create_future()
         self._pending = bytearray()
+        self._held = False
 
     # -- hooks
 
@@ -164,8 +166,8 @@ class ServerSession(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.server._sessions.discard(self)
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        if self._task is not None and not self._task.done() and not self.started:
+            self._task.cancel()                # negotiating or logging in: nothing to finish
         try:
             self.on_lost(exc)
         except Exception:
@@ -233,6 +235,7 @@ class ServerSession(asyncio.Protocol):
             if srv.login is not None:
                 self._dialogue = self.login_dialogue(srv.login)
                 typed, self._pending = bytes(self._pending), bytearray()
+                self._release()
                 if typed:
                     self._dialogue.feed(typed)
                 try:
@@ -248,6 +251,7 @@ class ServerSession(asyncio.Protocol):
                 return
             typed, self._pending = bytes(self._pending), bytearray()
             self.started = True
+            self._release()
             await self.start(typed)
         except (LoginFailed, LoginTimeout) as exc:
             log.info("telnet client %s: %s", self.peer(), exc)
@@ -264,7 +268,17 @@ class ServerSession(asyncio.Protocol):
         elif self._dialogue is not None:
             self._dialogue.feed(data)
         else:
-            self._pending += data[:MAX_PENDING_INPUT - len(self._pending)]
+            # Typed ahead before the session starts: kept, but the socket is not read
+            # further once the bound is reached (memory stays bounded, nothing is lost).
+            self._pending += data
+            if len(self._pending) >= MAX_PENDING_INPUT and self.transport and not self._held:
+                self._held = True
+                self.transport.pause_reading()
+
+    def _release(self) -> None:
+        if self._held and self.transport is not None and not self.closing:
+            self._held = False
+            self.transport.resume_reading()
 
 
 async def start_server(host: str, port: int, server: TelnetServer,
