@@ -91,6 +91,7 @@ class Tmux:
         self.conf = workdir / "tmux.conf"
         self.conf.write_text("set -s exit-empty off\nset -g status off\nset -g history-limit 100\n")
         self.count = 0
+        self.history: list[str] = []  # the scrollback of the last screen() (plain text)
 
     def run(self, *args: str) -> str:
         proc = subprocess.run(["tmux", "-L", self.name, "-f", str(self.conf), *args],
@@ -119,9 +120,12 @@ class Tmux:
                 time.sleep(0.01)
             cursor = self.run("display", "-p", "-t", session, "#{cursor_x} #{cursor_y}").split()
             text = self.run("capture-pane", "-p", "-e", "-t", session)
+            lines = int(self.run("display", "-p", "-t", session, "#{history_size}"))
+            history = self.run("capture-pane", "-p", "-S", "-", "-E", "-1", "-t", session)
         finally:
             self.run("kill-session", "-t", session)
         rows = parse_capture(text, width, height)
+        self.history = history.split("\n")[:lines]
         return Screen(rows, (int(cursor[0]), int(cursor[1])))
 
     def close(self) -> None:
@@ -445,6 +449,29 @@ def test_buffer_matches_tmux(tmux: Tmux, name: str, data: bytes) -> None:
     skip |= {y for y in range(HEIGHT) if buf.line_size(y) != "single"}
     theirs = tmux.screen(data)
     assert differences(mine, theirs, skip) == []
+
+
+# Scrollback: tmux and the buffer keep the same lines when the screen (or a region at its top)
+# scrolls and never from the alternate screen. Where they differ by design: tmux also keeps
+# lines scrolled out of a region that does not start at the top, and clearing the whole screen
+# (ED 2) moves the screen into its history ("scroll-on-clear"); the buffer, as xterm, keeps
+# only lines leaving the top of the screen.
+SCROLLBACK_CASES = {
+    "scrolling-text": HAND["scrolling-text"],
+    "region-at-top": b"".join(b"l%d\r\n" % i for i in range(10)) + b"\x1b[1;5r\x1b[5H\n\n\n",
+    "alternate-screen": b"".join(b"l%d\r\n" % i for i in range(30)) + b"\x1b[?1049h"
+                        + b"\n" * 30 + b"\x1b[?1049l",
+    "clear-scrollback": b"".join(b"l%d\r\n" % i for i in range(30)) + b"\x1b[3Jx",
+    "wrapped-lines": b"".join(b"%d" % i * 30 for i in range(40)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCROLLBACK_CASES))
+def test_scrollback_matches_tmux_history(tmux: Tmux, name: str) -> None:
+    data = SCROLLBACK_CASES[name]
+    buf, _ = plait_screen(data)
+    tmux.screen(data)
+    assert buf.scrollback_lines() == tmux.history
 
 
 def test_a_difference_is_reported(tmux: Tmux) -> None:
