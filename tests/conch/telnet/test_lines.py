@@ -11,7 +11,7 @@ import pytest
 
 from conch.telnet.apps import PASSWORD, USER, make_portal
 from plait.conch.telnet import constants as c
-from plait.conch.telnet.client import TelnetClient, open_connection
+from plait.conch.telnet.client import open_connection
 from plait.conch.telnet.errors import TelnetError
 from plait.conch.telnet.lines import MAX_QUEUED_LINES, TelnetLineSession, listen_lines
 
@@ -25,12 +25,6 @@ async def greeter(session: TelnetLineSession) -> None:
     session.write("bye\n")
 
 
-async def read_all(client: TelnetClient) -> bytes:
-    out = b""
-    while chunk := await client.read():
-        out += chunk
-    return out
-
 
 async def test_lines_with_every_line_end() -> None:
     server = await listen_lines(HOST, 0, greeter)
@@ -43,7 +37,7 @@ async def test_lines_with_every_line_end() -> None:
         got = await client.read_until(b"<>\r\n")
         assert got == "Hello <a b>\r\nHello <hé>\r\nHello <c>\r\nHello <d>\r\nHello <>\r\n".encode()
         client.write_line("quit")
-        assert await read_all(client) == b"bye\r\n"
+        assert await client.read() == b"bye\r\n"
 
 
 async def test_line_login_hides_only_the_password() -> None:
@@ -59,7 +53,7 @@ async def test_line_login_hides_only_the_password() -> None:
         assert (await client.read_until(b"Name?\r\n")).endswith(b"Hi avatar:alice. Name?\r\n")
         assert not client.server_echoes                       # WONT ECHO again
         client.write_line("quit")
-        assert await read_all(client) == b"bye\r\n"
+        assert await client.read() == b"bye\r\n"
 
 
 async def test_overlong_line_is_refused_and_others_go_on() -> None:
@@ -83,7 +77,7 @@ async def test_overlong_line_is_refused_and_others_go_on() -> None:
         client.write("x" * 64 + "\r\n")
         assert await client.read_until(b"\r\n") == b"64\r\n"
         client.write("y" * 65)
-        assert b"line longer than 64 bytes" in await read_all(client)
+        assert b"line longer than 64 bytes" in await client.read()
         assert failures == ["line longer than 64 bytes"]
         other.write_line("still here")
         assert await other.read_until(b"\r\n") == b"10\r\n"
@@ -119,11 +113,11 @@ async def test_eof_and_interrupt_commands() -> None:
         client = await open_connection(HOST, server.port)
         await client.read_until(b"Name?\r\n")
         client.send_command(c.EOF_CMD)                      # ^D in LINEMODE: end of input
-        assert await read_all(client) == b"bye\r\n"
+        assert await client.read() == b"bye\r\n"
         client = await open_connection(HOST, server.port)
         await client.read_until(b"Name?\r\n")
         client.send_command(c.IP)                           # ^C: the session is cut
-        assert await read_all(client) == b""
+        assert await client.read() == b""
 
 
 def test_listen_lines_checks_its_limits() -> None:

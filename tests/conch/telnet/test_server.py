@@ -160,18 +160,12 @@ async def test_bad_clients_do_not_disturb_others() -> None:
         await login(broken)
         await broken.read_until(b"80x24\r\n")
         broken.write("!")
-        assert await read_all_client(broken) == b""
+        assert await broken.read() == b""
         await healthy(server)
         bystander.write("ok\r\n")
         assert (await bystander.read_until(b"<ok>\r\n")).endswith(b"<ok>\r\n")
         bystander.close()
 
-
-async def read_all_client(client: TelnetClient) -> bytes:
-    out = b""
-    while chunk := await client.read():
-        out += chunk
-    return out
 
 
 async def test_close_hangs_up_on_everyone() -> None:
@@ -181,7 +175,7 @@ async def test_close_hangs_up_on_everyone() -> None:
     await client.read_until(b"\r\n")
     server.close()
     await server.wait_closed()
-    assert await read_all_client(client) == b""
+    assert await client.read() == b""
     await until(lambda: Recorder.instances[-1].lost == [None], "app told")
 
 

@@ -147,7 +147,12 @@ class TelnetClient:
             raise self._error
 
     async def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (all buffered if ``n`` < 0) once some arrive; b"" at EOF."""
+        """Up to ``n`` bytes once some arrive; with ``n`` < 0 everything until EOF (as
+        ``asyncio.StreamReader.read``); b"" at EOF."""
+        if n < 0:
+            while not self._eof:
+                self._resume_for_search()
+                await self._wait()
         while not self._buffer and not self._eof:
             await self._wait()
         if self._error is not None and not self._buffer:
@@ -264,7 +269,8 @@ class TelnetClient:
             self._transport.resume_reading()
 
     def _resume_for_search(self) -> None:
-        # read_until may need more than ``limit`` to find its separator (bounded by max_bytes)
+        # read_until may need more than ``limit`` to find its separator (bounded by
+        # max_bytes); read() reads to EOF
         if self._paused and self._transport is not None:
             self._paused = False
             self._transport.resume_reading()
