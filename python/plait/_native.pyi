@@ -6,6 +6,7 @@ from typing import Any, Self, TypeAlias, final, overload
 from typing_extensions import Buffer
 
 __all__ = [
+    "PTCP_BATCH_IO",
     "SNTRUP761_CIPHERTEXT_SIZE",
     "SNTRUP761_PUBLIC_KEY_SIZE",
     "SSH_CIPHERS",
@@ -17,6 +18,8 @@ __all__ = [
     "DnsDecoder",
     "DnsUdpPump",
     "JuiceError",
+    "PtcpEndpoint",
+    "PtcpError",
     "RawBox",
     "Sntrup761KeyPair",
     "SshPacketError",
@@ -288,3 +291,59 @@ class Sntrup761KeyPair:
 
 def sntrup761_encapsulate(public_key: bytes) -> tuple[bytes, bytes]:
     """``(ciphertext, shared_secret)`` for an encoded sntrup761 public key."""
+
+PTCP_BATCH_IO: bool
+
+class PtcpError(Exception):
+    """A PTCP stream operation that cannot be done (unknown or closed connection, stream
+    already finished, endpoint full)."""
+
+@final
+class PtcpEndpoint:
+    """One UDP socket's PTCP connections (the engine of ``plait.vertex.ptcp``)."""
+
+    def __new__(
+        cls,
+        fd: int | None = None,
+        *,
+        seed: int | None = None,
+        mtu: int = 1400,
+        max_connections: int = 1024,
+        max_half_open: int = 128,
+        send_buffer: int = 2097152,
+        recv_buffer: int = 2097152,
+        initial_rto: float = 1.0,
+        min_rto: float = 0.2,
+        max_rto: float = 10.0,
+        user_timeout: float = 60.0,
+        keepalive_interval: float | None = 15.0,
+        keepalive_probes: int = 4,
+        time_wait: float = 2.0,
+        ack_delay: float = 0.005,
+        initial_window: int = 10,
+        pacing: bool = True,
+        max_foreign: int = 1024,
+        max_unsent: int = 65536,
+    ) -> Self: ...
+    def listen(self, on: bool = True) -> None: ...
+    def connect(self, host: str, port: int) -> int: ...
+    def receive(self, data: bytes, addr: tuple[str, int]) -> None: ...
+    def datagrams_to_send(self) -> list[tuple[bytes, tuple[str, int]]]: ...
+    def pump(self) -> int: ...
+    def flush(self) -> bool: ...
+    def events(self) -> list[tuple[Any, ...]]: ...
+    def write(self, h: int, data: bytes) -> int: ...
+    def close(self, h: int) -> None: ...
+    def reset(self, h: int) -> None: ...
+    def pause_reading(self, h: int) -> None: ...
+    def resume_reading(self, h: int) -> None: ...
+    def send_buffered(self, h: int) -> int: ...
+    def send_room(self, h: int) -> int: ...
+    def state(self, h: int) -> str: ...
+    def remote(self, h: int) -> tuple[str, int]: ...
+    def path_stats(self, h: int) -> tuple[float | None, int]: ...
+    def timeout(self) -> float | None: ...
+    def handle_timeout(self) -> None: ...
+    @property
+    def connection_count(self) -> int: ...
+    def stats(self) -> dict[str, int]: ...

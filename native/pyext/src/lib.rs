@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod dns;
 mod dns_catalog;
 mod juice;
+mod ptcp;
 mod schema;
 mod ssh;
 #[cfg(target_os = "linux")]
@@ -20,6 +21,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dns::register(m)?;
     dns_catalog::register(m)?;
     ssh::register(m)?;
+    ptcp::register(m)?;
     #[cfg(target_os = "linux")]
     udp_pump::register(m)?;
     Ok(())
