@@ -9,6 +9,7 @@ from conch.telnet.telnetd import HOST, Telnetd
 from plait.conch.telnet import constants as c
 from plait.conch.telnet.client import MAX_EVENTS, open_connection
 from plait.conch.telnet.errors import TelnetError
+from plait.conch.telnet.events import LinemodeChanged, OptionDisabled
 
 
 @pytest.fixture
@@ -24,6 +25,10 @@ async def test_negotiates_with_telnetd_and_reports_type_and_size(telnetd: Telnet
         # telnetd echoes and suppresses go-ahead; it offered nothing we did not answer
         assert client.server_echoes and client.conn.remote_enabled(c.SGA)
         assert client.conn.local_enabled(c.TTYPE) and client.conn.local_enabled(c.NAWS)
+        # telnetd tries LINEMODE first: its MODE EDIT|TRAPSIG is acknowledged and the SLC
+        # exchange ends (it then turns LINEMODE off again and echoes itself)
+        assert LinemodeChanged(c.MODE_EDIT | c.MODE_TRAPSIG) in client.events
+        assert OptionDisabled(c.LINEMODE, True) in client.events
         for option in (c.AUTHENTICATION, c.ENCRYPT, c.NEW_ENVIRON, c.TSPEED, c.XDISPLOC):
             assert not client.conn.local_enabled(option)
             assert not client.conn.remote_enabled(option)
