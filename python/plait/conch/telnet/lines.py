@@ -65,7 +65,6 @@ class TelnetLineSession(ServerSession):
         self._error: TelnetError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._after_cr = False
-        self._paused = False
 
     # -- the handler's API
 
@@ -92,9 +91,8 @@ class TelnetLineSession(ServerSession):
             finally:
                 self._waiter = None
         line = self._lines.popleft()
-        if self._paused and len(self._lines) < MAX_QUEUED_LINES and self.transport:
-            self._paused = False
-            self.transport.resume_reading()
+        if len(self._lines) < MAX_QUEUED_LINES:
+            self.release_reading("lines")
         return line.decode("utf-8", "replace")
 
     def write(self, text: str) -> None:
@@ -154,9 +152,8 @@ class TelnetLineSession(ServerSession):
             self._overlong()
             return
         self._lines.append(line + b"\n")
-        if len(self._lines) >= MAX_QUEUED_LINES and not self._paused and self.transport:
-            self._paused = True
-            self.transport.pause_reading()
+        if len(self._lines) >= MAX_QUEUED_LINES:
+            self.hold_reading("lines")
 
     def _overlong(self) -> None:
         self._error = TelnetError(f"line longer than {self.server.max_line} bytes")

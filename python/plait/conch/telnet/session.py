@@ -102,7 +102,7 @@ class ServerSession(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self._negotiated = asyncio.get_running_loop().create_future()
         self._pending = bytearray()
-        self._held = False
+        self._holds: set[str] = set()
 
     # -- hooks
 
@@ -182,11 +182,22 @@ class ServerSession(asyncio.Protocol):
                 log.exception("logout failed")
 
     def pause_writing(self) -> None:
-        if self.transport is not None:
-            self.transport.pause_reading()     # the client is not reading: stop reading it
+        self.hold_reading("writing")           # the client is not reading: stop reading it
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self.closing:
+        self.release_reading("writing")
+
+    def hold_reading(self, reason: str) -> None:
+        """Stop reading from the client until every reason given here is released."""
+        if not self._holds and self.transport is not None and not self.closing:
+            self.transport.pause_reading()
+        self._holds.add(reason)
+
+    def release_reading(self, reason: str) -> None:
+        if reason not in self._holds:
+            return
+        self._holds.discard(reason)
+        if not self._holds and self.transport is not None and not self.closing:
             self.transport.resume_reading()
 
     # -- output
@@ -235,7 +246,7 @@ class ServerSession(asyncio.Protocol):
             if srv.login is not None:
                 self._dialogue = self.login_dialogue(srv.login)
                 typed, self._pending = bytes(self._pending), bytearray()
-                self._release()
+                self.release_reading("type-ahead")
                 if typed:
                     self._dialogue.feed(typed)
                 try:
@@ -251,7 +262,7 @@ class ServerSession(asyncio.Protocol):
                 return
             typed, self._pending = bytes(self._pending), bytearray()
             self.started = True
-            self._release()
+            self.release_reading("type-ahead")
             await self.start(typed)
         except (LoginFailed, LoginTimeout) as exc:
             log.info("telnet client %s: %s", self.peer(), exc)
@@ -271,14 +282,8 @@ class ServerSession(asyncio.Protocol):
             # Typed ahead before the session starts: kept, but the socket is not read
             # further once the bound is reached (memory stays bounded, nothing is lost).
             self._pending += data
-            if len(self._pending) >= MAX_PENDING_INPUT and self.transport and not self._held:
-                self._held = True
-                self.transport.pause_reading()
-
-    def _release(self) -> None:
-        if self._held and self.transport is not None and not self.closing:
-            self._held = False
-            self.transport.resume_reading()
+            if len(self._pending) >= MAX_PENDING_INPUT:
+                self.hold_reading("type-ahead")
 
 
 async def start_server(host: str, port: int, server: TelnetServer,
