@@ -71,6 +71,9 @@ TMUX_DIFFERS: dict[str, tuple[str, object]] = {
                           "runs on at full width there, where a VT102 wraps it at half width"),
                           "all"),
     "vttest-4-double:4": ("as vttest-4-double:3", "all"),
+    "vttest-11-5-iso-cursor:9": ("tmux has no CHT (CSI I)", "all"),
+    "vttest-11-5-iso-cursor:11": ("tmux has no HPR (CSI a)", "all"),
+    "vttest-11-5-iso-cursor:19": ("tmux has no VPR (CSI e)", "all"),
     "vttest-3-charsets:1": ("tmux has no UK set and no DEC alternate-ROM sets ('1', '2')",
                             {7, 19, 20, 21}),
 }
