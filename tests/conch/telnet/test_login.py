@@ -6,7 +6,13 @@ import asyncio
 import pytest
 
 from conch.telnet.apps import PASSWORD, USER, make_portal
-from plait.conch.telnet.login import MAX_LOGIN_LINE, LineEditor, LoginConfig, LoginDialogue
+from plait.conch.telnet.login import (
+    MAX_LOGIN_LINE,
+    MAX_LOGIN_TYPE_AHEAD,
+    LineEditor,
+    LoginConfig,
+    LoginDialogue,
+)
 from plait.core.cred import LoginFailed
 
 
@@ -65,3 +71,15 @@ async def test_dialogue_refuses_and_aborts() -> None:
     with pytest.raises(LoginFailed, match="abandoned"):
         await task
     assert out.count(b"Login incorrect") == 1
+
+
+async def test_typing_during_the_password_check_is_kept_within_a_bound() -> None:
+    out = bytearray()
+    dialogue = LoginDialogue(LoginConfig(make_portal()), out.extend)
+    task = asyncio.create_task(dialogue.run())
+    await asyncio.sleep(0)
+    dialogue.feed(f"{USER}\r{PASSWORD}\r".encode())
+    await asyncio.sleep(0)                                   # the portal is checking now
+    dialogue.feed(b"ls\r" + b"x" * (MAX_LOGIN_TYPE_AHEAD + 100))
+    _, _, leftover = await task
+    assert leftover == (b"ls\r" + b"x" * MAX_LOGIN_TYPE_AHEAD)[:MAX_LOGIN_TYPE_AHEAD]

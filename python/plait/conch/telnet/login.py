@@ -16,12 +16,14 @@ from typing import Any
 
 from plait.core.cred import LoginFailed, Portal, UsernamePassword
 
-__all__ = ["MAX_LOGIN_LINE", "LineEditor", "LoginConfig", "LoginDialogue"]
+__all__ = ["MAX_LOGIN_LINE", "MAX_LOGIN_TYPE_AHEAD", "LineEditor", "LoginConfig", "LoginDialogue"]
 
 log = logging.getLogger(__name__)
 
 #: Longest user name or password accepted at the prompts (bytes); more is refused with BEL.
 MAX_LOGIN_LINE = 256
+#: Bytes typed while the portal checks a password that are kept; more are dropped.
+MAX_LOGIN_TYPE_AHEAD = 4096
 
 _ERASE = (0x7F, 0x08)
 _KILL = 0x15          # ^U
@@ -132,9 +134,12 @@ class LoginDialogue:
         self._leftover = b""
 
     def feed(self, data: bytes) -> None:
-        """Keystrokes from the client (ignored while a password is being checked)."""
+        """Keystrokes from the client."""
         editor, waiter = self._editor, self._line
         if not self._active or waiter is None or waiter.done():
+            # typed while a password is checked: kept (bounded) for the next prompt or the
+            # session, as a terminal keeps type-ahead
+            self._leftover += data[:MAX_LOGIN_TYPE_AHEAD - len(self._leftover)]
             return
         echo, line, rest = editor.feed(data)
         if echo:
