@@ -19,7 +19,8 @@ import pytest
 from conch.peers import keygen, ssh_audit
 from plait.axiom.store import Store
 from plait.axiom.userbase import install_login_system
-from plait.conch.ssh import Key, SSHServerProcess, connect
+from plait.conch.ssh import ConnectionLost, Key, SSHServerProcess, TransportConfig, connect
+from plait.conch.ssh.constants import DisconnectReason
 from plait.conch.ssh.kex import POST_QUANTUM_KEX
 from plait.conch.ssh.service import (
     DEFAULT_SSH_ENDPOINT,
@@ -256,6 +257,45 @@ def test_version_1_items_upgrade_without_classic_kex(tmp_path: Path) -> None:
                 service.classic_kex) == ("old-ssh", "tcp:2299:interface=127.0.0.1", 4, 30,
                                          False)
         assert service.session_factory == "plait.conch.ssh.service:pty_session_factory"
+
+
+@pytest.mark.parametrize("classic", [False, True])
+async def test_classic_kex_reaches_old_clients(tmp_path: Path, classic: bool) -> None:
+    """A client with curve25519 only (OpenSSH < 8.5, paramiko) gets in only with
+    classic_kex."""
+    module = types.ModuleType("_plait_ssh_service_classic_factory")
+    module.factory = _custom_factory  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    store = Store(tmp_path / "site.axiom")
+    try:
+        store.transact(lambda: install_login_system(store).add_account("v", "example.test",
+                                                                         "pw"))
+        SSHServiceMaker().install(store, "tcp:0:interface=127.0.0.1")
+        service = store.find_first(SSHService)
+        assert service is not None
+        service.session_factory = f"{module.__name__}:factory"
+        service.classic_kex = classic
+        await service.start()
+        try:
+            port = int(service.endpoints()[0].rsplit(":", 1)[1])
+            host_key = Key.from_file(tmp_path / "ssh_host_ed25519_key").public_key()
+            old = TransportConfig(kex_algorithms=("curve25519-sha256",))
+            kw = {"username": "v@example.test", "password": "pw", "known_hosts": [host_key],
+                  "config": old}
+            if classic:
+                async with await connect("127.0.0.1", port, **kw) as conn:  # type: ignore[arg-type]
+                    assert conn.transport.algorithms is not None
+                    assert conn.transport.algorithms.kex == "curve25519-sha256"
+                    assert (await conn.run("x")).exit_status == 9
+            else:
+                with pytest.raises(ConnectionLost) as info:
+                    await connect("127.0.0.1", port, **kw)  # type: ignore[arg-type]
+                assert info.value.reason == DisconnectReason.KEY_EXCHANGE_FAILED
+        finally:
+            await service.stop()
+    finally:
+        store.close()
+        sys.modules.pop(module.__name__, None)
 
 
 def test_host_keys_created_once_and_reused(tmp_path: Path) -> None:
