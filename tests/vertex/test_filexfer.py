@@ -13,6 +13,7 @@ import pytest
 from plait.vertex.filexfer import (
     MAX_CHUNK,
     MAX_CONTROL,
+    PROGRESS_STEP,
     Aborted,
     Accepted,
     Credit,
@@ -265,7 +266,7 @@ async def test_send_and_receive(tmp_path: Path) -> None:
     assert (inbox / "payload.bin").read_bytes() == data
     assert sorted(p.name for p in inbox.iterdir()) == ["payload.bin"]  # no temp file left
     assert send_progress.total == len(data) and send_progress.updates[-1] == len(data)
-    assert len(send_progress.updates) >= len(data) // (32 * 1024)  # the receiver's reports
+    assert len(send_progress.updates) >= len(data) // PROGRESS_STEP  # the receiver's reports
     assert send_progress.finished is True and rec_progress.finished is True
     assert rec_progress.updates == sorted(rec_progress.updates)
     # a second copy does not overwrite the first

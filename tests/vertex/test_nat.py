@@ -143,8 +143,9 @@ VERTEX = [PY, "-m", "plait.vertex.cli"]
 IDENTITY = str(Path(__file__).parent / "identity_process.py")
 ATTACKER = str(Path(__file__).parent / "attacker.py")
 SERVER = f"{SERVER_IP}:8788"
-#: Seconds one `vertex` command may take in the lab (a transfer here lasts a few seconds).
-VERTEX_TIMEOUT = 180.0
+#: Seconds one `vertex` command may take in the lab (most transfers last seconds; the one
+#: at 20 % loss can take a minute).
+VERTEX_TIMEOUT = 300.0
 USERS = {"peer_a": "alice", "peer_b": "bob"}
 
 
@@ -299,7 +300,7 @@ def test_send_through_a_ptcp_hole_punch(world: World) -> None:
     assert "100% [" in progress and "/s" in progress
 
 
-@pytest.mark.parametrize(("percent", "size"), [(1, 2_000_000), (5, 2_000_000), (20, 1_000_000)])
+@pytest.mark.parametrize(("percent", "size"), [(1, 2_000_000), (5, 1_000_000), (20, 200_000)])
 def test_ptcp_under_loss(world: World, percent: int, size: int) -> None:
     """nft drops N % of the datagrams between the NATs at random; the file still arrives
     byte for byte over PTCP."""

@@ -73,9 +73,10 @@ DEFAULT_IDLE_TIMEOUT = 60.0
 _HEADER = struct.Struct("!BI")
 _CREDIT = struct.Struct("!I")
 _RECEIVED = struct.Struct("!Q")
-#: The receiver reports how much it has stored every this many bytes: the sender's bar shows
-#: delivered bytes (not bytes queued in a transport), and a slow link still shows life.
-PROGRESS_STEP = 32 * 1024
+#: The receiver reports how much it has stored every this many bytes (and at the end): the
+#: sender's bar shows delivered bytes (not bytes queued in a transport), and a slow link
+#: still shows life.  Not smaller: over lossy PTCP each small reverse write costs a lot.
+PROGRESS_STEP = 256 * 1024
 
 
 class FileTransferError(Exception):
