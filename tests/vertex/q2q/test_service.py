@@ -36,6 +36,14 @@ async def test_plait_serve_registers_signs_and_relays(tmp_path: Path) -> None:
             transport.write(b"ping")
             assert await proto.done == b"ping"  # type: ignore[attr-defined]
             transport.close()
+            # PTCP learns its public address from the UDP port (TCP + 1) and punches.
+            transport, proto = await connect(
+                "alice@example.test", "bob@example.test", "echo", lambda: Collector(4),
+                certs=alice_certs, server=address, methods=("ptcp",))
+            transport.write(b"pong")
+            assert await proto.done == b"pong"  # type: ignore[attr-defined]
+            assert transport.get_extra_info("q2q_method") == "ptcp"
+            transport.close()
         # The UDP port tells a socket where it is seen from.
         loop = asyncio.get_running_loop()
         answers: asyncio.Queue[bytes] = asyncio.Queue()
