@@ -326,3 +326,50 @@ async def test_writes_during_tls_handshake_are_held_and_sent_encrypted(
     assert bytes(srv.data) == b"early"
     client.close()
     server.close()
+
+
+class _ListTransport:
+    """A transport that keeps what is written (no socket: reads are fed by hand)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: Any) -> None:
+        self.writes.append(bytes(data))
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class _Releasing(StreamProtocol):
+    """Echoes each read, then releases the view it was given (as ``with data:`` does)."""
+
+    def stream_received(self, data: memoryview) -> None:
+        self.write(bytes(data))
+        data.release()
+
+
+def _feed(proto: StreamProtocol, chunk: bytes) -> None:
+    buf = proto.get_buffer(-1)
+    buf[:len(chunk)] = chunk
+    proto.buffer_updated(len(chunk))
+
+
+async def test_reads_of_one_size_deliver_each_read_even_when_views_are_released(
+        loop_kind: str) -> None:
+    proto = _Releasing()
+    first, second = _ListTransport(), _ListTransport()
+    proto.connection_made(first)
+    chunks = [b"a" * 64, b"b" * 64, b"c" * 10, b"d" * 64, b"e" * 64]
+    for chunk in chunks:
+        _feed(proto, chunk)
+    assert first.writes == chunks  # one write per read, each with that read's bytes
+    proto.transport = second  # writes follow a replaced transport
+    _feed(proto, b"f" * 64)
+    assert second.writes == [b"f" * 64] and len(first.writes) == len(chunks)

@@ -7,10 +7,15 @@ cdef class StreamCore:
     cdef public bint _tls_switching
     cdef public bint _in_read
     cdef object _rview
+    cdef object _last_view
+    cdef Py_ssize_t _last_n
+    cdef object _write_owner
+    cdef object _write_method
     cdef object _on_data
     cdef list _chunks
     cdef Py_ssize_t _buffered
     cdef Py_ssize_t _coalesce_limit
 
     cdef _flush_now(self)
+    cdef _transport_write(self, data)
     cpdef write(self, data)

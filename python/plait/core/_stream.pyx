@@ -8,6 +8,14 @@ request/response within a few per cent of a bare uvloop protocol.
 import asyncio
 
 
+cdef extern from "Python.h":
+    # CPython's memoryview object (Include/cpython/memoryobject.h): only its flags are read,
+    # to see whether a view handed out before was released by the code it was given to.
+    ctypedef struct PyMemoryViewObject:
+        int flags
+    int _Py_MEMORYVIEW_RELEASED
+
+
 cdef class StreamCore:
     """Reads into one reused buffer; writes coalesced into one ``transport.write``.
 
@@ -20,6 +28,10 @@ cdef class StreamCore:
         self._loop = None
         self._flush_handle = None
         self._rview = None
+        self._last_view = None
+        self._last_n = -1
+        self._write_owner = None
+        self._write_method = None
         self._on_data = None
         self._chunks = []
         self._buffered = 0
@@ -33,9 +45,16 @@ cdef class StreamCore:
         return self._rview
 
     def buffer_updated(self, Py_ssize_t nbytes):
+        # Reads of one size (request/response traffic) share one view of the buffer: the
+        # data is only valid during the call anyway, and the view is the same bytes.
+        view = self._last_view
+        if nbytes != self._last_n or (
+                (<PyMemoryViewObject*>view).flags & _Py_MEMORYVIEW_RELEASED):
+            view = self._last_view = self._rview[:nbytes]
+            self._last_n = nbytes
         self._in_read = True
         try:
-            self._on_data(self._rview[:nbytes])
+            self._on_data(view)
         finally:
             self._in_read = False
         if self._buffered and not self._tls_switching:
@@ -60,8 +79,7 @@ cdef class StreamCore:
         if n >= self._coalesce_limit and not self._tls_switching:
             if self._buffered:
                 self._flush_now()
-            if self.transport is not None:
-                self.transport.write(data)
+            self._transport_write(data)
             return
         if type(data) is not bytes:
             data = bytes(data)  # the caller may reuse its buffer
@@ -92,11 +110,23 @@ cdef class StreamCore:
 
     cdef _flush_now(self):
         cdef list chunks = self._chunks
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        del chunks[:]  # the list is reused: no allocation per flush
+        if len(chunks) == 1:
+            data = chunks.pop()
+        else:
+            data = b"".join(chunks)
+            del chunks[:]  # the list is reused: no allocation per flush
         self._buffered = 0
-        if self.transport is not None:
-            self.transport.write(data)
+        self._transport_write(data)
+
+    cdef _transport_write(self, data):
+        """``self.transport.write(data)``, its bound method looked up once per transport."""
+        t = self.transport
+        if t is None:
+            return
+        if t is not self._write_owner:
+            self._write_method = t.write
+            self._write_owner = t
+        self._write_method(data)
 
     def _cancel_flush(self):
         if self._flush_handle is not None:

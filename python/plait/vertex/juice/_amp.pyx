@@ -77,10 +77,18 @@ cdef class AmpCore(StreamCore):
             except KeyError:
                 box = command.make_ask(kwargs, tag)  # raises the clear error
         future = self._loop.create_future()
-        self._pending[tag] = (future, command)
+        cdef dict pending = self._pending
+        cdef bint idle = not pending
+        pending[tag] = (future, command)
         self._outbox.append(box)
         if not self._flush_pending:
-            self._schedule_flush()
+            if idle and not self._in_read:
+                # Nothing else in flight: a lone call (the request/response pattern)
+                # goes out now, without a loop callback; calls made behind it in this
+                # iteration are coalesced by the flush scheduled then.
+                self._flush_out()
+            else:
+                self._schedule_flush()
         return future
 
     # -- sending ---------------------------------------------------------------------------
@@ -221,10 +229,12 @@ cdef class AmpCore(StreamCore):
                 self._responder_returned(command, ask, result)
         finally:
             self._flush_out()
-            if resolved and not scheduled and self._loop is not None:
+            if resolved and not scheduled and pending and self._loop is not None:
                 # The callers resume in the next loop iteration, and their calls often
                 # send the next command at once: have a flush already queued behind them,
-                # so they go out in that same iteration rather than one later.
+                # so they go out in that same iteration rather than one later. (With
+                # nothing left in flight, the first of those calls writes at once instead:
+                # see call_remote.)
                 self._schedule_flush()
             else:
                 self._flush_pending = scheduled  # a scheduled flush finds an empty outbox
