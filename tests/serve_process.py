@@ -31,7 +31,8 @@ class ServerProcess:
              "--listen", "amp=tcp:0:interface=127.0.0.1",
              "--listen", "dns=tcp:0:interface=127.0.0.1",
              "--listen", "ssh=tcp:0:interface=127.0.0.1",
-             "--listen", "q2q=tcp:0:interface=127.0.0.1", *extra],
+             "--listen", "q2q=tcp:0:interface=127.0.0.1",
+             "--listen", "telnet=tcp:0:interface=127.0.0.1", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.lines: list[str] = []
@@ -58,6 +59,12 @@ class ServerProcess:
     @property
     def amp_port(self) -> int:
         match = re.search(r"amp\s+tcp:127\.0\.0\.1:(\d+)", "\n".join(self.lines))
+        assert match, self.lines
+        return int(match.group(1))
+
+    def port_of(self, service: str) -> int:
+        """The TCP port the banner gives for ``service`` (ssh, telnet, ...)."""
+        match = re.search(rf"{service}\s+tcp:127\.0\.0\.1:(\d+)", "\n".join(self.lines))
         assert match, self.lines
         return int(match.group(1))
 

@@ -53,7 +53,11 @@ __all__ = ["DEFAULT_SESSION_FACTORY", "DEFAULT_SSH_ENDPOINT", "HOST_KEY_TYPES", 
 log = logging.getLogger(__name__)
 
 DEFAULT_SSH_ENDPOINT = "tcp:2222:interface=127.0.0.1"
-DEFAULT_SESSION_FACTORY = "plait.conch.ssh.service:pty_session_factory"
+#: New stores get the applications menu (plait.conch.apps.menu): with a pty the user picks
+#: the widget demo, the manhole (administrators), Faucet or the login shell, ``ssh -t host
+#: demo|manhole|faucet`` picks by name; other exec commands and SFTP behave as
+#: :func:`pty_session_factory` does.
+DEFAULT_SESSION_FACTORY = "plait.conch.apps.menu:menu_session_factory"
 #: (file name part, Key.generate kind, bits)
 HOST_KEY_TYPES = (("ed25519", "ed25519", None), ("rsa", "rsa", 3072))
 HOMES_DIR = "ssh-homes"
@@ -65,7 +69,7 @@ SessionFactory = Callable[..., SSHServerSession]
 
 
 def pty_session_factory(avatar: Any, *, user: str, home: Path) -> SSHServerSession:
-    """The default: the server user's login shell in a pty, exec, SFTP rooted at ``home``."""
+    """The server user's login shell in a pty, exec, SFTP rooted at ``home`` (no menu)."""
     from plait.conch.pty_session import PtySession
     return PtySession(home=home, sftp_root=home, user=user)
 

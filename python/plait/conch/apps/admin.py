@@ -1,0 +1,112 @@
+"""Who may open the manhole: an account is an administrator when its avatar substore holds
+an :class:`Administrator` item.
+
+Why the substore (as Mantissa gave admin powers by installing items into a user's store):
+the userbase has no roles, every login already ends at the account's substore (the avatar
+SSH and telnet get), and the grant then travels with the account and nothing else.  Grant
+or revoke from the command line::
+
+    python -m plait.conch.apps.admin -d DATA/site.axiom grant alice@example.com
+    python -m plait.conch.apps.admin -d DATA/site.axiom revoke alice@example.com
+    python -m plait.conch.apps.admin -d DATA/site.axiom list
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from plait.axiom.attributes import text
+from plait.axiom.item import Item
+from plait.axiom.store import Store
+from plait.axiom.userbase import LoginSystem, NoSuchUser, install_login_system
+
+__all__ = ["Administrator", "grant_administrator", "is_administrator", "main",
+           "revoke_administrator"]
+
+
+class Administrator(Item):
+    """Kept in a user's substore: this account administers the server (manhole access)."""
+
+    type_name = "plait_conch_apps_administrator"
+    schema_version = 1
+
+    granted_by = text(allow_none=True, default=None, doc="who granted it (free text)")
+
+
+def is_administrator(avatar: Any) -> bool:
+    """True for an avatar that is a user substore holding an :class:`Administrator`."""
+    return isinstance(avatar, Store) and avatar.find_first(Administrator) is not None
+
+
+def _account_store(login_system: LoginSystem, address: str) -> Store:
+    account = login_system.account_by_address(address)
+    if account is None:
+        raise NoSuchUser(f"no account {address!r}")
+    return account.avatar_store()
+
+
+def grant_administrator(login_system: LoginSystem, address: str,
+                        granted_by: str | None = None) -> bool:
+    """Make ``address``'s account an administrator; False if it already was."""
+    store = _account_store(login_system, address)
+    if store.find_first(Administrator) is not None:
+        return False
+    store.transact(lambda: Administrator(store=store, granted_by=granted_by))
+    return True
+
+
+def revoke_administrator(login_system: LoginSystem, address: str) -> bool:
+    """Take the administrator grant away; False if the account had none."""
+    store = _account_store(login_system, address)
+    items = list(store.query(Administrator))
+    if not items:
+        return False
+
+    def remove() -> None:
+        for item in items:
+            item.delete_from_store()
+
+    store.transact(remove)
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m plait.conch.apps.admin",
+                                     description="grant or revoke manhole (administrator) "
+                                                 "access for userbase accounts")
+    parser.add_argument("-d", "--store", required=True, type=Path, help="the site store")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help_text in (("grant", "make an account an administrator"),
+                            ("revoke", "take administrator access away")):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("address", help="the account's localpart@domain")
+    actions.add_parser("list", help="the administrators, one address a line")
+    args = parser.parse_args(argv)
+    if not args.store.exists():
+        print(f"admin: no store at {args.store}", file=sys.stderr)
+        return 1
+    store = Store(args.store)
+    try:
+        login_system = install_login_system(store)
+        if args.action == "list":
+            for account in login_system.accounts():
+                if account.avatars is not None and is_administrator(account.avatar_store()):
+                    print(account.address)
+            return 0
+        change = grant_administrator if args.action == "grant" else revoke_administrator
+        changed = change(login_system, args.address)
+        print(f"{args.address}: {args.action}{'ed' if args.action == 'grant' else 'd'}"
+              f"{'' if changed else ' (no change)'}")
+        return 0
+    except NoSuchUser as exc:
+        print(f"admin {args.action}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
