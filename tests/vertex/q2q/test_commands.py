@@ -41,3 +41,11 @@ def test_declarations() -> None:
     assert Inbound.error_for(PeerOffline("x")) == (b"PeerOffline", False)
     exc = Inbound.exception_for(b"NoSuchUser", "carol@example.test has no account")
     assert isinstance(exc, NoSuchUser) and str(exc) == "carol@example.test has no account"
+
+
+def test_a_password_that_does_not_decode_keeps_its_bytes_out_of_the_error() -> None:
+    from plait.vertex.q2q.commands import Password
+    with pytest.raises(ValueError) as info:
+        Password().from_bytes(b"s3cr\xffet")
+    assert "s3cr" not in repr(info.value) and "s3cr" not in str(info.value)
+    assert Password().from_bytes("pässword".encode()) == "pässword"

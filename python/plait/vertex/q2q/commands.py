@@ -63,6 +63,7 @@ __all__ = [
     "Inbound",
     "Listen",
     "Outbound",
+    "Password",
     "Q2QAddressArgument",
     "Register",
     "RetrieveConnection",
@@ -102,6 +103,17 @@ class HostPort(Argument):
 
     def from_bytes(self, data: bytes) -> tuple[str, int]:
         return parse_host_port(data.decode("ascii"))
+
+
+class Password(Unicode):
+    """A password as UTF-8; a value that does not decode fails without its bytes in the
+    error (AMP logs decoding errors, and secrets never reach a log)."""
+
+    def from_bytes(self, data: bytes) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("the password is not UTF-8") from None
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -153,13 +165,13 @@ class Secure(StartTLS):
 
 class Register(_Q2QCommand):
     command_name = b"register"
-    arguments = [("address", Q2QAddressArgument()), ("password", Unicode())]
+    arguments = [("address", Q2QAddressArgument()), ("password", Password())]
     response = []
 
 
 class Sign(_Q2QCommand):
     command_name = b"sign"
-    arguments = [("certificate_request", String()), ("password", Unicode())]
+    arguments = [("certificate_request", String()), ("password", Password())]
     response = [("certificate", String())]
 
 
