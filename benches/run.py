@@ -89,12 +89,10 @@ GROUPS: dict[str, tuple[str, list[Target]]] = {
     "ssh-setup": (("SSH: connections/s (connect, auth, exec true, close), plait<->plait vs "
                   "asyncssh<->asyncssh, wall clock"), [Target("asyncssh", 1.5)]),
     "ptcp-bulk": (("PTCP: 100 MB one way over 127.0.0.1 (aioquic: one stream; kerneltcp: "
-                   "plait StreamProtocol over TCP)"), [
-        Target("aioquic", 20.0), Target("kerneltcp", None)]),
+                   "plait StreamProtocol over TCP; ptcpdgram: PTCP with batch_io=False)"), [
+        Target("aioquic", 20.0), Target("kerneltcp", None), Target("ptcpdgram", None)]),
     "ptcp-packets": (("PTCP: data packets/s in the 100 MB transfer vs a raw uvloop UDP blast "
                       "(1400-byte datagrams received, the ceiling)"), [Target("udpblast", 0.6)]),
-    "ptcp-bulk-datagram": ("PTCP: 25 MB one way, batch_io=False (asyncio DatagramProtocol path)",
-                           []),
     "ptcp-rtt": ("PTCP: 64 B request/response round trips vs plain UDP echo", [
         Target("udpecho", None)]),
     "vt102-plain": ("VT102 client: plain text lines, parser + 80x24 screen, 4 KiB reads", [

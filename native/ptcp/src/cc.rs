@@ -127,7 +127,8 @@ impl NewReno {
 
 /// Spreads a window's packets over the round trip: a token bucket filled at twice
 /// cwnd/srtt (slow start) or 1.25 times (after), holding at most a couple of milliseconds'
-/// worth (at least ten packets), so a timer with millisecond resolution never starves it.
+/// worth (at least ten packets); a deficit under a millisecond is allowed (down to one
+/// burst of debt), so a timer with millisecond resolution never idles the path.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Pacer {
     tokens: f64,
@@ -163,11 +164,13 @@ impl Pacer {
         }
         self.last = Some(now);
         let need = len as f64;
-        if self.tokens + 1.0 >= need {
+        // A deficit worth less than a millisecond is sent now: callers' timers have about
+        // millisecond resolution, so waiting it out would idle the path, not smooth it.
+        let wait = (need - self.tokens) / rate;
+        if wait <= 0.001 && self.tokens > -burst {
             None
         } else {
-            let wait = ((need - self.tokens) / rate).max(1e-6);
-            Some(now + Duration::from_secs_f64(wait))
+            Some(now + Duration::from_secs_f64(wait.max(1e-6)))
         }
     }
 
