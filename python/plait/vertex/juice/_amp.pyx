@@ -130,7 +130,7 @@ cdef class AmpCore(StreamCore):
                 self._buffered += len(data)
                 self._flush_now()
             else:
-                self.transport.write(data)
+                self._transport_write(data)
 
     # -- receiving -------------------------------------------------------------------------
 
