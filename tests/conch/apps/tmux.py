@@ -22,7 +22,9 @@ class Tmux:
         self.conf.write_text("set -g status off\nset -g remain-on-exit on\n"
                              "set -g default-terminal xterm-256color\n")
         self.env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-        self.tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), command)
+        self.tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
+                  command)
+        self.socket = Path(self.tmux("display", "-p", "#{socket_path}").strip())
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(["tmux", "-u", "-L", self.name, "-f", str(self.conf), *args],
@@ -60,6 +62,7 @@ class Tmux:
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True,
                        timeout=30, check=False)
+        self.socket.unlink(missing_ok=True)        # tmux leaves the socket file behind
 
     def __enter__(self) -> Self:
         return self

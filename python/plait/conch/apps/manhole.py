@@ -66,7 +66,8 @@ def highlight_python(text: str) -> list[Span]:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if token.start[0] != 1:         # only the first physical line is ours
                 break
-            start, end = token.start[1], token.end[1] if token.end[0] == 1 else len(text)
+            start = token.start[1]
+            end = min(token.end[1] if token.end[0] == 1 else len(text), len(text))
             if start < position or end <= start:
                 continue
             if start > position:
