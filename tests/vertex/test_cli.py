@@ -129,6 +129,7 @@ def test_help_explains() -> None:
      (("register", "bob@example.test", "--server", "nowhere"), "not HOST:PORT"),
      (("send", "f", "bob@example.test", "--method", "carrier-pigeon"), "invalid choice"),
      (("receive", "--max-size", "lots"), "not a size"),
+     (("send", "f", "bob@example.test", "--idle-timeout", "0"), "not a number of seconds"),
      (("tunnel", "open", "bob@example.test", "70000"), "not a port")],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], text: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TextIO
 from plait.core.loop import run
 from plait.vertex.authorize import AllowList, check_pattern
 from plait.vertex.filexfer import (
+    DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_SIZE,
     PROTOCOL_NAME,
     FileReceiver,
@@ -148,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     def progress(p: argparse.ArgumentParser) -> None:
         p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                        help="progress bar on stderr (default: when stderr is a terminal)")
+        p.add_argument("--idle-timeout", type=_positive, default=DEFAULT_IDLE_TIMEOUT,
+                       metavar="SECONDS", help="give up a transfer that makes no progress "
+                       f"for this long (default {DEFAULT_IDLE_TIMEOUT:g})")
 
     def password(p: argparse.ArgumentParser) -> None:
         p.add_argument("--password-stdin", action="store_true",
@@ -383,7 +387,7 @@ async def cmd_send(args: argparse.Namespace) -> int:
     progress = make_progress(args.progress)
     transport, proto = await client.connect(
         me, args.peer, PROTOCOL_NAME,
-        lambda: FileSender(args.file, offer, progress=progress),
+        lambda: FileSender(args.file, offer, progress=progress, idle_timeout=args.idle_timeout),
         certs=certs, methods=_methods(args), timeout=args.timeout, server=args.server,
     )
     method = _method_of(transport)
@@ -420,6 +424,7 @@ async def cmd_receive(args: argparse.Namespace) -> int:
 
     def factory() -> FileReceiver:
         receiver = FileReceiver(directory, max_size=args.max_size, on_offer=on_offer,
+                                idle_timeout=args.idle_timeout,
                                 progress=make_progress(args.progress))
 
         def finished(fut: asyncio.Future[TransferResult]) -> None:

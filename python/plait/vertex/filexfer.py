@@ -68,8 +68,9 @@ MAX_CONTROL = 4096
 MAX_NAME_BYTES = 255
 DEFAULT_WINDOW = 1024 * 1024
 DEFAULT_MAX_SIZE = 16 * 1024**3
-#: Seconds without any progress before either side gives up.
-DEFAULT_IDLE_TIMEOUT = 60.0
+#: Seconds without any progress before either side gives up (a lossy link can go quiet
+#: for tens of seconds while the transport backs off and retransmits).
+DEFAULT_IDLE_TIMEOUT = 120.0
 _HEADER = struct.Struct("!BI")
 _CREDIT = struct.Struct("!I")
 _RECEIVED = struct.Struct("!Q")
