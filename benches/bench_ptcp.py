@@ -22,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ssl
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _harness import HOST, pedantic, record, run_batch, size
+from bench_echo import UvSinkServer as _Sink
 
 from plait.core.transport import StreamProtocol
 from plait.vertex import ptcp
@@ -47,23 +48,6 @@ PAYLOAD = b"q" * 64
 
 
 # ====================================================================== PTCP
-
-
-class _Sink(asyncio.Protocol):
-    """Counts bytes; ``done`` resolves when ``expect`` have arrived."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.expect = 0
-        self.done: asyncio.Future[None] | None = None
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.count += len(data)
-        if self.count >= self.expect and self.done is not None and not self.done.done():
-            self.done.set_result(None)
 
 
 class _Writer(asyncio.Protocol):
@@ -369,11 +353,14 @@ class _RttClient(asyncio.Protocol):
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
+    def send(self) -> None:
+        self.transport.write(PAYLOAD)
+
     def start(self, n: int) -> asyncio.Future[None]:
         self.remaining = n
         self.pending = len(PAYLOAD)
         self.done = asyncio.get_running_loop().create_future()
-        self.transport.write(PAYLOAD)
+        self.send()
         return self.done
 
     def data_received(self, data: bytes) -> None:
@@ -386,11 +373,23 @@ class _RttClient(asyncio.Protocol):
             self.done.set_result(None)
         else:
             self.pending = len(PAYLOAD)
-            self.transport.write(PAYLOAD)
+            self.send()
 
 
-async def _rtt(client: _RttClient | _UdpRtt) -> None:
-    await client.start(RTT_BATCH)
+def _rtt_bench(benchmark: Any, loop: asyncio.AbstractEventLoop,
+               open_pair: Callable[[], Awaitable[tuple[Any, Any, _RttClient]]], impl: str) -> None:
+    """Times RTT_BATCH sequential round trips per round over the pair ``open_pair`` makes."""
+    server, transport, client = run_batch(loop, open_pair)
+    record(benchmark, impl, per_round=RTT_BATCH, unit="round trips")
+
+    async def batch() -> None:
+        await client.start(RTT_BATCH)
+
+    try:
+        pedantic(benchmark, lambda: run_batch(loop, batch), RTT_ROUNDS)
+    finally:
+        transport.abort()
+        server.close()
 
 
 @pytest.mark.benchmark(group="ptcp-rtt")
@@ -400,13 +399,7 @@ def test_ptcp_rtt_plait(benchmark: Any, uv_loop: asyncio.AbstractEventLoop) -> N
         transport, client = await ptcp.connect(server.local_address, _RttClient)
         return server, transport, client
 
-    server, transport, client = run_batch(uv_loop, open_pair)
-    record(benchmark, "plait", per_round=RTT_BATCH, unit="round trips")
-    try:
-        pedantic(benchmark, lambda: run_batch(uv_loop, lambda: _rtt(client)), RTT_ROUNDS)
-    finally:
-        transport.abort()
-        server.close()
+    _rtt_bench(benchmark, uv_loop, open_pair, "plait")
 
 
 class _UdpEcho(asyncio.DatagramProtocol):
@@ -417,27 +410,14 @@ class _UdpEcho(asyncio.DatagramProtocol):
         self.transport.sendto(data, addr)
 
 
-class _UdpRtt(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.done: asyncio.Future[None] | None = None
-        self.remaining = 0
+class _UdpRtt(_RttClient, asyncio.DatagramProtocol):
+    """The same client over a connected UDP socket: one datagram each way per trip."""
 
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-
-    def start(self, n: int) -> asyncio.Future[None]:
-        self.remaining = n
-        self.done = asyncio.get_running_loop().create_future()
+    def send(self) -> None:
         self.transport.sendto(PAYLOAD)
-        return self.done
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.remaining -= 1
-        if self.remaining == 0:
-            assert self.done is not None
-            self.done.set_result(None)
-        else:
-            self.transport.sendto(PAYLOAD)
+        self.data_received(data)
 
 
 @pytest.mark.benchmark(group="ptcp-rtt")
@@ -449,10 +429,4 @@ def test_ptcp_rtt_udpecho(benchmark: Any, uv_loop: asyncio.AbstractEventLoop) ->
         transport, client = await loop.create_datagram_endpoint(_UdpRtt, remote_addr=target)
         return server, transport, client
 
-    server, transport, client = run_batch(uv_loop, open_pair)
-    record(benchmark, "udpecho", per_round=RTT_BATCH, unit="round trips")
-    try:
-        pedantic(benchmark, lambda: run_batch(uv_loop, lambda: _rtt(client)), RTT_ROUNDS)
-    finally:
-        transport.close()
-        server.close()
+    _rtt_bench(benchmark, uv_loop, open_pair, "udpecho")
