@@ -6,22 +6,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from conch.insults.window_harness import Wire
 from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser
 from plait.conch.insults.server import ServerProtocol, TerminalProtocol
 
 SETTLE_ROUNDS = 20
-
-
-class Wire:
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def close(self) -> None:
-        self.closed = True
 
 
 class Term:

@@ -50,6 +50,9 @@ class Site:
         script.write_text(
             "set timeout 20\n"
             f"spawn telnet 127.0.0.1 {self.telnet_port}\n"
+            # expect does not pass window changes on by itself: copy them to telnet's pty
+            "trap {stty rows [stty rows] columns [stty columns] "
+            "< $spawn_out(slave,name)} WINCH\n"
             'expect "login: "\n'
             f'send "{user}\\r"\n'
             'expect "Password: "\n'
@@ -186,6 +189,10 @@ def test_faucet_players_over_ssh_and_telnet_see_each_other(site: Site, tmp_path:
         root.type("who")
         root.send("Enter")
         root.wait_for("bob (The Faucet Hall)")
+        bob.resize(100, 30)                     # telnet sends NAWS; the panes re-lay out
+        wide = bob.wait_for(lambda s: any(len(line) == 100 and line.startswith("┌")
+                                          for line in s.splitlines()))
+        assert len(wide.splitlines()) >= 30 and "You take the lamp." in wide
         bob.type("quit")
         bob.send("Enter")
         root.wait_for("bob vanishes.")
