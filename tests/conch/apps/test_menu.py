@@ -55,6 +55,7 @@ def test_app_factory(avatars: tuple[Store, Store]) -> None:
     assert isinstance(manhole, Manhole)
     assert manhole.namespace["site"] is admin.parent
     assert manhole.namespace["login_system"] is not None
+    assert manhole.namespace["services"] == []        # none installed in this store
     with pytest.raises(AppRefused, match="administrators only"):
         app_factory("manhole", user, "ben@example.test")
     with pytest.raises(KeyError):

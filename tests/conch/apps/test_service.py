@@ -121,7 +121,10 @@ def test_ssh_exec_manhole_colours_and_line_editing(site: Site, tmp_path: Path) -
         tmux.type("sorted(a.address for a in login_system.accounts())[0]")
         tmux.send("Enter")
         tmux.wait_for(repr(USER))
-        tmux.send("Up", "Up", "Enter")
+        tmux.type("sorted(s.name for s in services if s.name in ('ssh', 'telnet'))")
+        tmux.send("Enter")
+        tmux.wait_for("['ssh', 'telnet']")
+        tmux.send("Up", "Up", "Up", "Enter")
         screen = tmux.wait_for(lambda s: s.count("\n42") == 2)
         assert "12 + 30" in screen
         coloured = tmux.screen(escapes=True)

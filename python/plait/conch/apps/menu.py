@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from plait.axiom.service import IService
 from plait.axiom.store import Store
 from plait.axiom.userbase import login_system_for
 from plait.conch.apps.admin import is_administrator
@@ -57,6 +58,7 @@ def manhole_namespace(avatar: Any, user: str | None) -> dict[str, Any]:
     site = avatar.parent if isinstance(avatar, Store) else None
     return {"avatar": avatar, "user": user, "site": site,
             "login_system": login_system_for(site) if site is not None else None,
+            "services": list(site.powerups_for(IService)) if site is not None else [],
             "world": shared_world()}
 
 

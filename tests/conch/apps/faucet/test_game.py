@@ -52,3 +52,12 @@ async def test_quit_closes_and_output_is_bounded(monkeypatch) -> None:  # type: 
     ann.send("quit\r")
     await ann.settle()
     assert ann.wire.closed
+
+
+async def test_ctrl_c_leaves() -> None:
+    world = default_world()
+    ann = Term(FaucetProtocol, "ann", world, width=80, height=24)
+    ann.send(b"\x03")
+    assert ann.wire.closed
+    ann.server.connection_lost(None)
+    assert world.players == []

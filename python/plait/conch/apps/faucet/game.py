@@ -8,6 +8,8 @@ half-typed command alone.
 from __future__ import annotations
 
 from plait.conch.apps.faucet.world import MAX_COMMAND, Player, World, WorldFull, shared_world
+from plait.conch.insults.keys import Modifier
+from plait.conch.insults.server import Key
 from plait.conch.insults.window import (
     Border,
     HBox,
@@ -85,6 +87,12 @@ class FaucetProtocol(WindowProtocol):
 
     def quit(self) -> None:
         self.close()
+
+    def keystroke_received(self, key: Key, modifier: Modifier) -> None:
+        if key in ("\x03", "\x04"):           # Ctrl-C / Ctrl-D leave as 'quit' does
+            self.close()
+            return
+        super().keystroke_received(key, modifier)
 
     def connection_lost(self, reason: Exception | None) -> None:
         player, self.player = self.player, None
