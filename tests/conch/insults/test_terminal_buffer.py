@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser
+from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser, char_width
 from plait.conch.insults.terminal import (
     ALT_SCREEN_SAVE,
     BRACKETED_PASTE,
@@ -172,3 +172,14 @@ def test_limits_are_checked() -> None:
 def test_bell_and_title() -> None:
     buf = screen(b"\x07\x07\x1b]0;hello \xe2\x82\xac\x1b\\")
     assert buf.bells == 2 and buf.title == "hello \u20ac"
+
+
+def test_wide_and_combining_characters() -> None:
+    buf = screen("\u4e2d\u6587!e\u0301".encode(), width=6)
+    assert [buf.cell(x, 0).char for x in range(6)] == ["\u4e2d", "", "\u6587", "", "!", "\u00e9"]
+    assert buf.lines()[0] == "\u4e2d\u6587!\u00e9" and buf.cursor == (6, 0)
+    TerminalParser(buf).feed("\r\n12345\u4e2d".encode())  # no room at the end: it wraps
+    assert buf.lines()[1:3] == ["12345", "\u4e2d"] and buf.cursor == (2, 2)
+    TerminalParser(buf).feed(b"\x1b[3;2Hx")  # over its right half: it is erased
+    assert buf.lines()[2] == " x"
+    assert [char_width(c) for c in (0x41, 0x301, 0x4E2D, 0x1F600)] == [1, 0, 2, 2]

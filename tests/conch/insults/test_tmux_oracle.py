@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser
+from plait.conch.insults._vt102 import TerminalBuffer, TerminalParser, char_width
 from plait.conch.insults.terminal import Cell, Colour
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -46,6 +47,9 @@ _DRAWING = dict(zip(
 # compared: tmux ignores ESC # 3..6 and keeps such lines at full width.
 TMUX_DIFFERS: dict[str, tuple[str, object]] = {
     "lnm": ("tmux has no LNM (SM 20): its LF never returns the carriage", "all"),
+    "wide-right-half": (("a character written over the right half of a wide character: xterm "
+                        "(and the buffer) erase the wide character; tmux keeps it in its grid, "
+                        "so capture-pane shows both"), "all"),
     "il-last-line-outside-region": (("outside the scroll region tmux inserts/deletes lines down "
                                     "to the screen's bottom (as the buffer does) but, when n is "
                                     "more than half of those lines, moves and wipes too few "
@@ -204,7 +208,17 @@ def parse_capture(text: str, width: int, height: int) -> list[list[Cell]]:
             else:
                 if charset:
                     ch = _DRAWING.get(ord(ch), ch)
+                cells = char_width(ord(ch))
+                if cells == 0:  # a combining mark: joins the cell before, as the buffer keeps it
+                    base = next((i for i in range(len(row) - 1, -1, -1) if row[i].char), None)
+                    if base is not None:
+                        composed = unicodedata.normalize("NFC", row[base].char + ch)
+                        if len(composed) == 1:
+                            row[base] = replace(row[base], char=composed)
+                    continue
                 row.append(replace(state, char=ch))
+                if cells == 2:
+                    row.append(replace(state, char=""))  # the right half of a wide character
         rows.append(row[:width])
     while len(rows) < height:
         rows.append([])
@@ -258,6 +272,7 @@ def differences(mine: Screen, tmux: Screen, skip: set[int] | frozenset[int] = fr
 # where tmux is not the oracle: the VT102's screen, first lines
 OWN_ANSWER: dict[str, list[str]] = {
     "lnm": ["abc", "def"],
+    "wide-right-half": ["\u4e2d r"],
     "il-last-line-outside-region": [str(i) for i in range(23)] + [""],
     "rep-non-ascii": ["\u00e9\u00e9\u00e9\u00e9"],
     "hpr-vpr": ["ab   M", "", "      N"],
@@ -336,6 +351,13 @@ HAND: dict[str, bytes] = {
                        b"\x1b\\e\x1b]0;title\x07f\x1b]2;t\x1b\\g",
     "cr-lf-vt-ff": b"abc\rd\ne\x0bf\x0cg",
     "scrolling-text": b"".join(b"line %d of a long text\r\n" % i for i in range(100)),
+    "wide": "\u4e2d\u6587 text \u5b57\r\n".encode() + ("a" * 78 + "\u4e2dx\r\n").encode()
+            + ("a" * 79 + "\u4e2dy\r\n").encode() + "\U0001f600\uff21\uff22!\r\n".encode()
+            + "\x1b[1;31m\u6f22\x1b[0m\u5b57\x1b[5;10H\u4e2d\x1b[5;3H\u6587\x1b[D\x08z".encode(),
+    "wide-overwrite": "\u4e2d\u6587\u5b57\x1b[1;1Hab\u4e2dc\r\n\u4e2d\u4e2d\x1b[2;3Hxyz".encode(),
+    "wide-autowrap-off": ("\x1b[?7l" + "a" * 79 + "\u4e2d\u6587").encode(),
+    "wide-right-half": "\u4e2d\u6587\x08r".encode(),
+    "combining": "e\u0301a\u0300 c\u0327 x\u200by\r\n\u4e2d\u0301!".encode(),
     "lnm": b"\x1b[20habc\ndef",
     "hpr-vpr": b"ab\x1b[3aM\x1b[2eN",
     "cht": b"a\x1b[2Ib\x1b[3;70H\x1b[3Ic",
@@ -350,7 +372,8 @@ HAND: dict[str, bytes] = {
 def generated(seed: int, length: int = 400) -> bytes:
     """A deterministic stream of operations on which tmux and a VT102 agree."""
     rng = random.Random(seed)
-    words = ["alpha", "beta", "\u00e9t\u00e9", "\u2500\u2500", "x" * 30, "12345", " ", "zz"]
+    words = ["alpha", "beta", "\u00e9t\u00e9", "\u2500\u2500", "x" * 30, "12345", " ", "zz",
+             "\u4e2d\u6587", "\U0001f600", "e\u0301"]
     out = bytearray()
     origin = False
     for _ in range(length):

@@ -85,6 +85,8 @@ cdef class TerminalBuffer:
     cdef int _line_width(self, int y) noexcept
     cdef void _do_wrap(self) noexcept
     cdef void _put(self, uint32_t cp) noexcept
+    cdef void _split_wide(self, Line* line, int first, int end, int lw) noexcept
+    cdef void _combine(self, uint32_t cp)
     cdef void _put_ascii(self, const unsigned char* p, Py_ssize_t n) noexcept
     cdef void _scroll_up(self, int first, int last, int n, uint32_t bg) noexcept
     cdef Line _push_scrollback(self, Line line) noexcept
