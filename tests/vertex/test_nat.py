@@ -388,24 +388,33 @@ print(hashlib.sha256(payload[::-1]).hexdigest(), hashlib.sha256(back).hexdigest(
 """
 
 
-def test_tunnel_across_the_nats(world: World) -> None:
+@pytest.mark.parametrize("loss", [0, 5])
+def test_tunnel_across_the_nats(world: World, loss: int) -> None:
     """`vertex tunnel`: alice reaches a TCP service on bob's loopback, both directions and
-    half-close, whichever method Q2Q finds between the NATs."""
+    half-close, through the NATs (over PTCP when it is built, and then also under loss)."""
     lab = world.lab
-    target = lab.popen("peer_b", PY, "-c", REVERSER, "7100")
-    exposer = lab.popen("peer_b", *VERTEX, "tunnel", "expose", "7100", "--bind",
+    methods: tuple[str, ...] = ()
+    if loss:
+        need_ptcp()
+        methods = ("--method", "ptcp")
+    port = 7100 + loss
+    target = lab.popen("peer_b", PY, "-c", REVERSER, str(port))
+    exposer = lab.popen("peer_b", *VERTEX, "tunnel", "expose", str(port), "--bind",
                         PEER_IP["peer_b"], "--certs", world.certs("peer_b"), "--server", SERVER)
-    opener = lab.popen("peer_a", *VERTEX, "tunnel", "open", "bob@example.test", "7100",
-                       "--local-port", "7200", "--certs", world.certs("peer_a"),
-                       "--server", SERVER)
+    opener = lab.popen("peer_a", *VERTEX, "tunnel", "open", "bob@example.test", str(port),
+                       "--local-port", str(port + 100), "--certs", world.certs("peer_a"),
+                       "--server", SERVER, *methods)
+    lab.set_loss(loss)
     try:
         for proc, banner in ((target, "ready"), (exposer, "exposing"), (opener, "tunnel")):
             assert proc.stdout is not None
             assert proc.stdout.readline().startswith(banner), lab.finish(proc)
-        result = lab.run_sync("peer_a", PY, "-c", TUNNEL_CLIENT, "7200", "500000",
+        result = lab.run_sync("peer_a", PY, "-c", TUNNEL_CLIENT, str(port + 100), "500000",
                               timeout=VERTEX_TIMEOUT)
         expected, got, length = result.stdout.split()
         assert (got, length) == (expected, "500000"), result.stderr
+        assert not loss or lab.dropped() > 0
     finally:
+        lab.set_loss(0)
         for proc in (opener, exposer, target):
             lab.finish(proc)
