@@ -100,9 +100,11 @@ def test_exec_with_stdin(site: Site) -> None:
     assert (r.returncode, r.stdout.strip()) == (0, b"100000"), r.stderr
 
 
-def test_pty_shell_with_ssh_tt(site: Site) -> None:
+def test_pty_command_with_ssh_tt(site: Site) -> None:
+    # A bare `ssh -tt` opens the application menu (tests/conch/apps cover it and its
+    # login shell); a command with -tt runs in a pty of the client's terminal type.
     env = dict(os.environ, TERM="vt100")
-    r = site.ssh("-tt", f"{USER}@127.0.0.1", input=b"echo T=$TERM; tty; exit 6\n", env=env)
+    r = site.ssh("-tt", f"{USER}@127.0.0.1", "echo T=$TERM; tty; exit 6", env=env)
     assert r.returncode == 6, r.stderr
     assert b"T=vt100" in r.stdout
     assert b"/dev/pts/" in r.stdout
