@@ -328,3 +328,59 @@ async def test_limits_are_checked() -> None:
     sock.close()
     with pytest.raises(ptcp.PtcpError):
         sock.send_datagram(("127.0.0.1", 9), b"x")
+
+
+class LossyRelay(asyncio.DatagramProtocol):
+    """Forwards datagrams between one client and a server, dropping, duplicating and
+    delaying (so reordering) some of them, from a seeded RNG."""
+
+    def __init__(self, server: tuple[str, int], loss: float, seed: int) -> None:
+        self.server = server
+        self.loss = loss
+        self.rng = random.Random(seed)
+        self.client: tuple[str, int] | None = None
+        self.dropped = 0
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if addr[:2] != self.server:
+            self.client = addr[:2]
+            to = self.server
+        elif self.client is not None:
+            to = self.client
+        else:
+            return
+        if self.rng.random() < self.loss:
+            self.dropped += 1
+            return
+        copies = 2 if self.rng.random() < 0.02 else 1
+        for _ in range(copies):
+            delay = self.rng.random() * 0.004 if self.rng.random() < 0.1 else 0.0
+            if delay:
+                asyncio.get_running_loop().call_later(delay, self.transport.sendto, data, to)
+            else:
+                self.transport.sendto(data, to)
+
+
+@pytest.mark.parametrize("loss", [0.01, 0.05, 0.20])
+async def test_transfers_survive_a_lossy_reordering_path(loss: float) -> None:
+    cfg = PtcpConfig(min_rto=0.02, initial_rto=0.2)
+    server = await ptcp.listen(0, Echo, config=cfg)
+    loop = asyncio.get_running_loop()
+    relay_transport, relay = await loop.create_datagram_endpoint(
+        lambda: LossyRelay(server.local_address, loss, seed=int(loss * 1000)),
+        local_addr=("127.0.0.1", 0))
+    try:
+        transport, client = await ptcp.connect(relay_transport.get_extra_info("sockname")[:2],
+                                               Collector, config=cfg)
+        data = os.urandom(300_000 if loss < 0.2 else 100_000)
+        transport.write(data)
+        transport.write_eof()
+        assert await asyncio.wait_for(client.done, 40) is None
+        assert hashlib.sha256(client.data).digest() == hashlib.sha256(data).digest()
+        assert relay.dropped > 0
+    finally:
+        relay_transport.close()
+        server.close()
