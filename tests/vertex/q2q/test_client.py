@@ -204,24 +204,6 @@ async def test_certificate_for_another_address_is_refused(tmp_path: Path) -> Non
                               server=lab.server)
 
 
-async def test_listener_checks_the_callers_name(tmp_path: Path) -> None:
-    """A caller whose certificate names someone else is refused by the listener itself
-    (the direct TCP method, which the identity server never sees)."""
-    async with identity_lab(tmp_path) as lab:
-        alice, _ = await lab.user("alice")
-        bob, bob_certs = await lab.user("bob")
-        mallory, mallory_certs = await lab.user("mallory")
-        async with await listen(bob, {"echo": Echo}, certs=bob_certs, server=lab.server) as lst:
-            from plait.vertex.q2q.client import _Attempt
-            from plait.vertex.q2q.session import ServerConnection, server_session
-            conn = await server_session(mallory, lab.server, mallory_certs, ServerConnection())
-            attempt = _Attempt(conn, mallory_certs, alice, bob, "echo", Collector)
-            attempt.offered = lst.methods()
-            with pytest.raises((CertificateMismatch, MissingCertificate)):
-                await attempt.tcp()  # mallory claims to be alice with mallory's certificate
-            conn.close()
-
-
 async def test_wrong_ca_is_refused_by_the_caller(tmp_path: Path) -> None:
     """The callee shows a certificate from another CA for its name: the caller refuses."""
     async with identity_lab(tmp_path) as lab:
@@ -341,7 +323,7 @@ async def test_connect_timeout_is_one_line(tmp_path: Path) -> None:
 async def test_a_silent_peer_times_the_method_out(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from plait.vertex.q2q import client as client_module
-    monkeypatch.setattr(client_module, "METHOD_TIMEOUT", 0.3)
+    monkeypatch.setattr(client_module, "HANDSHAKE_TIMEOUT", 0.3)
     loop = asyncio.get_running_loop()
     silent = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)  # accepts, says nothing
     port = silent.sockets[0].getsockname()[1]

@@ -43,8 +43,12 @@ __all__ = ["METHODS", "Q2QListener", "connect", "listen", "register", "request_c
 Factory = Callable[[], asyncio.BaseProtocol]
 #: Every connection method, in the order ``connect`` tries them by default.
 METHODS = ("tcp", "ptcp", "reverse-ptcp", "virtual")
-#: Longest any one method may take (the whole call is bounded by ``timeout``).
+#: Longest one method may take to reach the callee (a connection up, not yet
+#: authenticated); the whole call is bounded by ``connect``'s ``timeout``.
 METHOD_TIMEOUT = 10.0
+#: Longest the mutual authentication may take on a connection that is up (a lossy PTCP
+#: path may need several retransmissions per TLS flight).
+HANDSHAKE_TIMEOUT = 30.0
 #: Longest one TCP address may take to accept (a NAT may drop the SYN silently).
 TCP_ATTEMPT_TIMEOUT = 4.0
 
@@ -113,9 +117,11 @@ class _Attempt:
         self.keep_server = False
 
     async def handshake(self, proto: PeerProtocol) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
+        """Authenticate on a connection a method made (both ways), then switch it."""
         try:
-            return await retrieve(proto, self.certs, self.local, self.peer, self.protocol,
-                                  self.connection_id, self.factory)
+            return await asyncio.wait_for(
+                retrieve(proto, self.certs, self.local, self.peer, self.protocol,
+                         self.connection_id, self.factory), HANDSHAKE_TIMEOUT)
         except BaseException:
             proto.abort()
             raise
@@ -129,7 +135,10 @@ class _Attempt:
                     found.append(parse_host_port(method[len(prefix):]))
         return found
 
-    async def tcp(self) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
+    # Each method below reaches the callee: it returns the connected (not yet
+    # authenticated) peer protocol, within METHOD_TIMEOUT.
+
+    async def tcp(self) -> PeerProtocol:
         addresses = self.offered_addresses("tcp")
         if not addresses:
             raise PeerOffline(f"{self.peer} offers no TCP address")
@@ -148,7 +157,7 @@ class _Attempt:
             except OSError as exc:
                 errors.append(f"{host}:{port}: {os_reason(exc)}")
                 continue
-            return await self.handshake(proto)
+            return proto
         raise ConnectionFailed("; ".join(errors))
 
     def _need_ptcp(self) -> Any:
@@ -156,7 +165,7 @@ class _Attempt:
             raise PtcpUnavailable("PTCP is not available here")
         return self.ptcp
 
-    async def ptcp_method(self) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
+    async def ptcp_method(self) -> PeerProtocol:
         sock = self._need_ptcp()
         addresses = self.offered_addresses("ptcp")
         if not addresses:
@@ -167,9 +176,9 @@ class _Attempt:
         punch(sock, target)
         proto = PeerProtocol("ptcp")
         await sock.connect(target, lambda: relayed(proto), timeout=METHOD_TIMEOUT)
-        return await self.handshake(proto)
+        return proto
 
-    async def reverse_ptcp(self) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
+    async def reverse_ptcp(self) -> PeerProtocol:
         sock = self._need_ptcp()
         if "reverse-ptcp" not in self.offered:
             raise PeerOffline(f"{self.peer} does not offer reverse PTCP")
@@ -192,10 +201,9 @@ class _Attempt:
             punch(sock, target)  # opens our NAT to the callee's socket
         await ask(self.conn, Outbound, From=self.local, to=self.peer,
                   protocol=self.protocol, id=self.connection_id, udpdst=self.ptcp_public)
-        proto = await asyncio.wait_for(arrived, METHOD_TIMEOUT)
-        return await self.handshake(proto)
+        return await arrived
 
-    async def virtual(self) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
+    async def virtual(self) -> PeerProtocol:
         channel = self.conn.new_channel(extra={"q2q_method": "virtual"})
         proto = PeerProtocol("virtual")
         channel.start(relayed(proto))
@@ -205,11 +213,13 @@ class _Attempt:
         except BaseException:
             channel.close()
             raise
-        result = await self.handshake(proto)
+        return proto
+
+    def keep_relay(self) -> None:
+        """The server connection carries our virtual connection: it closes with it."""
         self.keep_server = True
         conn = self.conn
         conn.on_channel_closed = lambda _channel: None if conn.channels else conn.close()
-        return result
 
 
 async def _prepare_ptcp(attempt: _Attempt, wanted: Sequence[str]) -> None:
@@ -266,8 +276,8 @@ async def _connect(local: Q2QAddress, peer: Q2QAddress, protocol: str, factory: 
         answer = await ask(conn, Inbound, From=local, to=peer, protocol=protocol,
                            udp_source=attempt.ptcp_public)
         attempt.offered, attempt.connection_id = list(answer["methods"]), answer["id"]
-        runners = {"tcp": attempt.tcp, "ptcp": attempt.ptcp_method,
-                   "reverse-ptcp": attempt.reverse_ptcp, "virtual": attempt.virtual}
+        reachers = {"tcp": attempt.tcp, "ptcp": attempt.ptcp_method,
+                    "reverse-ptcp": attempt.reverse_ptcp, "virtual": attempt.virtual}
         failures = []
         # What makes one method fail and the next one be tried (timeouts are OSErrors).
         retryable: tuple[type[BaseException], ...] = (Q2QError, CoreConnectionLost,
@@ -275,7 +285,8 @@ async def _connect(local: Q2QAddress, peer: Q2QAddress, protocol: str, factory: 
         mismatch: CertificateMismatch | None = None
         for method in methods:
             try:
-                result = await asyncio.wait_for(runners[method](), METHOD_TIMEOUT)
+                proto = await asyncio.wait_for(reachers[method](), METHOD_TIMEOUT)
+                result = await attempt.handshake(proto)
             except CertificateMismatch as exc:  # maybe a stale address: try the others
                 mismatch = mismatch or exc
                 failures.append(f"{method}: {_reason(exc)}")
@@ -283,6 +294,8 @@ async def _connect(local: Q2QAddress, peer: Q2QAddress, protocol: str, factory: 
             except retryable as exc:
                 failures.append(f"{method}: {_reason(exc)}")
                 continue
+            if method == "virtual":
+                attempt.keep_relay()
             _keep_ptcp_open(attempt, result[0])
             return result
         if mismatch is not None:  # what the user must hear about, whatever else failed

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 #: The caller's first application-phase byte: the listener's protocol starts on it.
 START = b"\x01"
 #: How long a TLS handshake may take.
-TLS_HANDSHAKE_TIMEOUT = 15.0
+TLS_HANDSHAKE_TIMEOUT = 30.0
 
 Factory = Callable[[], asyncio.BaseProtocol]
 
