@@ -384,3 +384,27 @@ async def test_transfers_survive_a_lossy_reordering_path(loss: float) -> None:
     finally:
         relay_transport.close()
         server.close()
+
+
+class Faulty(Collector):
+    def data_received(self, data: bytes) -> None:
+        raise ValueError("application bug")
+
+
+async def test_a_failing_protocol_aborts_only_its_connection() -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    server = await ptcp.listen(0, Echo)
+    client_sock = await PtcpSocket.bind()
+    bad_transport, bad = await client_sock.connect(server.local_address, Faulty)
+    good_transport, good = await client_sock.connect(server.local_address, Collector)
+    bad_transport.write(b"boom")
+    assert await asyncio.wait_for(bad.done, 5) is None
+    assert isinstance(reported[0]["exception"], ValueError)
+    good_transport.write(b"fine")
+    good_transport.write_eof()
+    assert await asyncio.wait_for(good.done, 5) is None
+    assert bytes(good.data) == b"fine"
+    client_sock.close()
+    server.close()

@@ -125,6 +125,7 @@ class PtcpSocket:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._scheduled = False
+        self._processing = False
         self._writer = False
         self._closed = False
         self._closed_event = asyncio.Event()
@@ -263,7 +264,7 @@ class PtcpSocket:
 
     def _kick(self) -> None:
         """Processes events and sends packets soon (once per loop iteration)."""
-        if not self._scheduled and not self._closed:
+        if not self._scheduled and not self._processing and not self._closed:
             self._scheduled = True
             self._loop.call_soon(self._process)
 
@@ -285,19 +286,36 @@ class PtcpSocket:
         self._process()
 
     def _process(self) -> None:
+        """Delivers the engine's events, then sends and re-arms the timer. What protocols
+        write meanwhile goes out in the same flush (no extra loop iteration)."""
         self._scheduled = False
         if self._closed:
             return
-        for _ in range(64):
-            events = self._endpoint.events()
-            if not events:
-                break
-            for event in events:
-                self._dispatch(event)
-            if self._closed:
-                return
+        self._processing = True
+        try:
+            for _ in range(64):
+                events = self._endpoint.events()
+                if not events:
+                    break
+                for event in events:
+                    try:
+                        self._dispatch(event)
+                    except Exception as exc:  # noqa: BLE001 - a protocol callback failed
+                        self._protocol_failed(event, exc)
+                if self._closed:
+                    return
+        finally:
+            self._processing = False
         self._flush()
         self._arm_timer()
+
+    def _protocol_failed(self, event: tuple[Any, ...], exc: Exception) -> None:
+        """A protocol raised from a callback: report it and abort that connection only."""
+        self._loop.call_exception_handler({"message": f"PTCP protocol failed on {event[0]!r}",
+                                           "exception": exc})
+        transport = self._conns.get(event[1]) if isinstance(event[1], int) else None
+        if transport is not None:
+            transport.abort()
 
     def _flush(self) -> None:
         if self._batch:
