@@ -797,9 +797,11 @@ cdef class TerminalBuffer:
         """Draw a run of printable ASCII: whole stretches of a line per step."""
         cdef Py_ssize_t i = 0, j, k
         cdef int lw
+        cdef int charset = self._g[self._gl]
+        cdef uint32_t c
         cdef Cell pen = self._pen
         cdef Cell* cells
-        if self._insert or self._single_shift >= 0 or self._g[self._gl] != SET_US:
+        if self._insert or self._single_shift >= 0:
             for i in range(n):
                 self._put(p[i])
             return
@@ -815,16 +817,31 @@ cdef class TerminalBuffer:
                 k = n - i
             self._split_wide(&self._lines[self._cy], self._cx, self._cx + <int>k, lw)
             cells = self._lines[self._cy].cells + self._cx
-            for j in range(k):
-                cells[j] = pen
-                cells[j].ch = p[i + j]
+            if charset == SET_US:
+                for j in range(k):
+                    cells[j] = pen
+                    cells[j].ch = p[i + j]
+            else:
+                for j in range(k):
+                    c = p[i + j]
+                    if charset == SET_DRAWING:
+                        if 0x5F <= c <= 0x7E:
+                            c = _DRAWING[c - 0x5F]
+                    elif c == 0x23:
+                        c = 0xA3
+                    cells[j] = pen
+                    cells[j].ch = c
             i += k
             self._cx += <int>k
             if self._cx == lw and not self._autowrap:
                 self._cx = lw - 1
-                while i < n:  # the rest overwrites the last column
-                    cells[k - 1].ch = p[i]
-                    i += 1
+                if i < n:  # the rest overwrites the last column: the last one stays
+                    cells[k - 1].ch = p[n - 1]
+                    if charset == SET_DRAWING and 0x5F <= p[n - 1] <= 0x7E:
+                        cells[k - 1].ch = _DRAWING[p[n - 1] - 0x5F]
+                    elif charset == SET_UK and p[n - 1] == 0x23:
+                        cells[k - 1].ch = 0xA3
+                    i = n
 
     # ---------------------------------------------------------------- scrolling
 
