@@ -793,7 +793,11 @@ impl Sink for Builder<'_, '_> {
             self.authority = Filling::new(py, counts[2])?;
             Ok(())
         })();
-        self.additional.reserve_exact(counts[3]);
+        // The OPT record is counted there but is not kept in it: most responses carry no
+        // other additional record, so the vector grows when one comes (no allocation else).
+        if counts[3] > 1 {
+            self.additional.reserve_exact(counts[3] - 1);
+        }
         made.map_err(|e| stop(&mut self.err, e))
     }
 
