@@ -162,6 +162,9 @@ def test_limits_are_checked() -> None:
         TerminalBuffer(80, 5000)
     with pytest.raises(ValueError):
         TerminalBuffer(80, 24, scrollback=-1)
+    with pytest.raises(ValueError):
+        TerminalBuffer(80, 24, scrollback=1_000_001)
+    TerminalBuffer(4096, 4096, scrollback=0)
     buf = TerminalBuffer(4, 2)
     with pytest.raises(ValueError):
         buf.resize(4097, 2)

@@ -206,3 +206,23 @@ def test_method_calls_draw_what_the_fast_path_draws() -> None:
         assert slow.cursor == fast.cursor
         assert [slow.cell(x, y) for y in range(24) for x in range(80)] == [
             fast.cell(x, y) for y in range(24) for x in range(80)]
+
+
+def test_text_reaches_a_python_terminal_in_bounded_writes() -> None:
+    sizes: list[int] = []
+
+    class Sizes:
+        def write(self, text: str) -> None:
+            sizes.append(len(text))
+
+    parser = TerminalParser(Sizes())
+    parser.feed(b"x" * 200_000 + "\u00e9".encode() * 70_000)
+    assert sum(sizes) == 270_000 and max(sizes) == 65_536
+
+
+def test_any_bytes_like_input() -> None:
+    for data in (b"ab\x1b[1mc", bytearray(b"ab\x1b[1mc"), memoryview(b"ab\x1b[1mc")):
+        assert parse(data) == [("write", "ab"), ("select_graphic_rendition", 1), ("write", "c")]  # type: ignore[arg-type]
+        buf = TerminalBuffer(10, 2)
+        TerminalParser(buf).feed(data)
+        assert str(buf).startswith("abc") and buf.cell(2, 0).bold

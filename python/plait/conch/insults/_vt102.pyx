@@ -1748,6 +1748,8 @@ cdef class TerminalParser:
                     if self._buf is not None:
                         self._buf._put_ascii(p + i, j - i)
                     else:
+                        if j - i > MAX_TEXT_RUN - self._text_len:  # one write stays bounded
+                            j = i + (MAX_TEXT_RUN - self._text_len)
                         self._text.append(data[i:j].decode("ascii") if isinstance(data, bytes)
                                           else bytes(view[i:j]).decode("ascii"))
                         self._text_len += j - i
