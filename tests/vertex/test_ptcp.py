@@ -408,3 +408,18 @@ async def test_a_failing_protocol_aborts_only_its_connection() -> None:
     assert bytes(good.data) == b"fine"
     client_sock.close()
     server.close()
+
+
+async def test_ipv6_loopback() -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 in this Python")
+    try:
+        server = await ptcp.listen(0, Echo, host="::1")
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    transport, client = await ptcp.connect(server.local_address, Collector, host="::1")
+    transport.write(b"over IPv6")
+    transport.write_eof()
+    assert await asyncio.wait_for(client.done, 5) is None
+    assert bytes(client.data) == b"over IPv6"
+    server.close()
