@@ -1824,6 +1824,15 @@ cdef class TerminalParser:
                     self._colon[np] = colon
                     np += 1
                 self._nparams = np
+                if self._buf is not None and not self._private:
+                    if c == 0x6D:  # SGR and CUP, the commonest, straight to the buffer
+                        self._buf._sgr(self._params, self._colon, np)
+                        self._last_char = 0
+                        return i
+                    if c == 0x48:
+                        self._buf._move_to(self._count(1) - 1, self._count(0) - 1)
+                        self._last_char = 0
+                        return i
                 self._csi_dispatch(c)
                 self._last_char = 0
                 return i
