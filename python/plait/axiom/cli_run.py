@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from plait.axiom.errors import StoreLocked
+from plait.core.files import write_file_atomically
 from plait.core.loop import run
 
 STATUS_FILE = "axiomatic.json"
@@ -62,11 +63,8 @@ def read_status(store_dir: Path) -> dict[str, Any] | None:
 
 def _write_status(store_dir: Path, endpoints: dict[str, list[str]]) -> None:
     path = status_path(store_dir)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"pid": os.getpid(), "services": endpoints}, f)
-    os.replace(tmp, path)
+    status = json.dumps({"pid": os.getpid(), "services": endpoints})
+    write_file_atomically(path, status.encode(), 0o600)
 
 
 def open_store(store_dir: Path, *, create: bool = False) -> Any:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import socket
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from plait.conch.ssh.errors import KeyFormatError, PassphraseError
 from plait.conch.ssh.keys import Key
+from plait.core.files import write_file_atomically
 
 __all__ = ["Terminal", "main"]
 
@@ -90,20 +89,6 @@ class Terminal:
             return False
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def _new_passphrase(args: argparse.Namespace, io: Terminal) -> bytes | None:
     if args.no_passphrase:
         return None
@@ -146,8 +131,8 @@ def _generate(args: argparse.Namespace, io: Terminal, out: Callable[[str], None]
     if not args.file:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        _write_atomically(path, key.to_openssh(passphrase), 0o600)
-        _write_atomically(pub, (key.public_line() + "\n").encode(), 0o644)
+        write_file_atomically(path, key.to_openssh(passphrase), 0o600)
+        write_file_atomically(pub, (key.public_line() + "\n").encode(), 0o644)
     except OSError as exc:
         raise Failure(f"cannot write {exc.filename or path}: {exc.strerror}") from None
     out(f"Your identification has been saved in {path}")
@@ -181,7 +166,7 @@ def _change(args: argparse.Namespace, io: Terminal, out: Callable[[str], None]) 
         raise Failure(f"{path} holds a public key, not a private one")
     passphrase = _new_passphrase(args, io)
     try:
-        _write_atomically(path, key.to_openssh(passphrase), 0o600)
+        write_file_atomically(path, key.to_openssh(passphrase), 0o600)
     except OSError as exc:
         raise Failure(f"cannot write {path}: {exc.strerror}") from None
     out("Your identification has been saved with the new passphrase.")

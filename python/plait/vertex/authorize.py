@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from plait.core.files import write_file_atomically
 
 __all__ = ["ALLOW_FILE", "MAX_ENTRIES", "AllowList", "check_pattern"]
 
@@ -72,18 +73,8 @@ class AllowList:
 
     def _save(self, data: dict[str, list[str]]) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".authorized-")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump({k: v for k, v in sorted(data.items()) if v}, f, indent=1)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(temp, 0o600)
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        text = json.dumps({k: v for k, v in sorted(data.items()) if v}, indent=1) + "\n"
+        write_file_atomically(self.path, text.encode(), 0o600)
 
     def entries(self, me: str) -> list[str]:
         return list(self._load().get(_key(me), []))

@@ -40,6 +40,7 @@ from plait.axiom.upgrade import register_attribute_copying_upgrader
 from plait.axiom.userbase import LoginSystem, account_for_store, install_login_system
 from plait.core.cred import Portal, SSHPublicKey, UnauthorizedLogin, ValidPublicKey
 from plait.core.endpoints import server_endpoint
+from plait.core.files import write_file_atomically
 
 from .authorized_keys import AuthorizedKey, AuthorizedKeysChecker, KeyOptions
 from .keys import Key
@@ -90,22 +91,6 @@ def resolve_factory(name: str) -> SessionFactory:
     return obj  # type: ignore[no-any-return]
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` 0600 (never overwriting) and write ``data`` whole."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.link(tmp, path)          # fails if another start made it meanwhile
-    os.unlink(tmp)
-
-
 def load_or_create_host_keys(directory: str | os.PathLike[str]) -> list[Key]:
     """``directory/ssh_host_<type>_key`` for each of :data:`HOST_KEY_TYPES`: read if there,
     else generated (private 0600, ``.pub`` beside it)."""
@@ -117,7 +102,7 @@ def load_or_create_host_keys(directory: str | os.PathLike[str]) -> list[Key]:
         if not path.exists():
             key = Key.generate(kind, bits)
             try:
-                _write_private(path, key.to_openssh())
+                write_file_atomically(path, key.to_openssh(), 0o600, overwrite=False)
             except FileExistsError:
                 pass
             else:

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from plait.core.files import write_file_atomically
+
 from .address import Q2QAddress
 from .errors import BadCertificateRequest, CertificateMismatch
 
@@ -80,17 +82,7 @@ def cert_pem(cert: x509.Certificate) -> bytes:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write ``path`` 0600 atomically (a temporary file renamed over it)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_file_atomically(path, data, 0o600)
 
 
 def _name(text: str) -> x509.Name:
