@@ -11,9 +11,9 @@ from plait.axiom.userbase import NoSuchUser, install_login_system
 from plait.conch.apps.admin import (
     grant_administrator,
     is_administrator,
-    main,
     revoke_administrator,
 )
+from plait.axiom.cli import main
 
 
 def make_store(path: Path) -> Store:
@@ -47,17 +47,16 @@ def test_grant_and_revoke(tmp_path: Path) -> None:
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "site.axiom"
     make_store(path).close()
-    assert main(["-d", str(path), "grant", "ben@example.test"]) == 0
+    assert main(["-d", str(path), "admin", "grant", "ben@example.test"]) == 0
     assert capsys.readouterr().out == "ben@example.test: granted\n"
-    assert main(["-d", str(path), "grant", "ben@example.test"]) == 0
+    assert main(["-d", str(path), "admin", "grant", "ben@example.test"]) == 0
     assert capsys.readouterr().out == "ben@example.test: granted (no change)\n"
-    assert main(["-d", str(path), "list"]) == 0
+    assert main(["-d", str(path), "admin", "list"]) == 0
     assert capsys.readouterr().out == "ben@example.test\n"
-    assert main(["-d", str(path), "revoke", "ben@example.test"]) == 0
+    assert main(["-d", str(path), "admin", "revoke", "ben@example.test"]) == 0
     assert capsys.readouterr().out == "ben@example.test: revoked\n"
-    assert main(["-d", str(path), "revoke", "zed@example.test"]) == 1
-    assert capsys.readouterr().err == "admin revoke: no account 'zed@example.test'\n"
-    assert main(["-d", str(tmp_path / "missing.axiom"), "list"]) == 1
+    assert main(["-d", str(path), "admin", "revoke", "zed@example.test"]) == 1
+    assert capsys.readouterr().err == "axiomatic admin revoke: no account 'zed@example.test'\n"
     with pytest.raises(SystemExit) as exc:
-        main(["-d", str(path)])
+        main(["-d", str(path), "admin"])
     assert exc.value.code == 2

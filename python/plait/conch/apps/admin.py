@@ -6,9 +6,9 @@ the userbase has no roles, every login already ends at the account's substore (t
 SSH and telnet get), and the grant then travels with the account and nothing else.  Grant
 or revoke from the command line::
 
-    python -m plait.conch.apps.admin -d DATA/site.axiom grant alice@example.com
-    python -m plait.conch.apps.admin -d DATA/site.axiom revoke alice@example.com
-    python -m plait.conch.apps.admin -d DATA/site.axiom list
+    axiomatic -d DATA/site.axiom admin grant alice@example.com
+    axiomatic -d DATA/site.axiom admin revoke alice@example.com
+    axiomatic -d DATA/site.axiom admin list
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from plait.axiom.item import Item
 from plait.axiom.store import Store
 from plait.axiom.userbase import LoginSystem, NoSuchUser, install_login_system
 
-__all__ = ["Administrator", "grant_administrator", "is_administrator", "main",
-           "revoke_administrator"]
+__all__ = ["AdminCommand", "Administrator", "admin_command", "grant_administrator",
+           "is_administrator", "revoke_administrator"]
 
 
 class Administrator(Item):
@@ -73,40 +73,36 @@ def revoke_administrator(login_system: LoginSystem, address: str) -> bool:
     return True
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plait.conch.apps.admin",
-                                     description="grant or revoke manhole (administrator) "
-                                                 "access for userbase accounts")
-    parser.add_argument("-d", "--store", required=True, type=Path, help="the site store")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, help_text in (("grant", "make an account an administrator"),
-                            ("revoke", "take administrator access away")):
-        action = actions.add_parser(name, help=help_text)
-        action.add_argument("address", help="the account's localpart@domain")
-    actions.add_parser("list", help="the administrators, one address a line")
-    args = parser.parse_args(argv)
-    if not args.store.exists():
-        print(f"admin: no store at {args.store}", file=sys.stderr)
-        return 1
-    store = Store(args.store)
-    try:
-        login_system = install_login_system(store)
-        if args.action == "list":
-            for account in login_system.accounts():
-                if account.avatars is not None and is_administrator(account.avatar_store()):
-                    print(account.address)
-            return 0
-        change = grant_administrator if args.action == "grant" else revoke_administrator
-        changed = change(login_system, args.address)
-        print(f"{args.address}: {args.action}{'ed' if args.action == 'grant' else 'd'}"
+class AdminCommand:
+    """The ``admin`` entry of the ``plait.axiomatic`` plugin group."""
+
+    description = "grant or revoke manhole (administrator) access for userbase accounts"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        actions = parser.add_subparsers(dest="admin_action", required=True, metavar="ACTION")
+        for name, help_text in (("grant", "make an account an administrator"),
+                                ("revoke", "take administrator access away")):
+            action = actions.add_parser(name, help=help_text)
+            action.add_argument("address", help="the account's localpart@domain")
+        actions.add_parser("list", help="the administrators, one address a line")
+
+    def run(self, store: Store, args: argparse.Namespace) -> int:
+        action = args.admin_action
+        try:
+            login_system = install_login_system(store)
+            if action == "list":
+                for account in login_system.accounts():
+                    if account.avatars is not None and is_administrator(account.avatar_store()):
+                        print(account.address)
+                return 0
+            change = grant_administrator if action == "grant" else revoke_administrator
+            changed = change(login_system, args.address)
+        except NoSuchUser as exc:
+            print(f"axiomatic admin {action}: {exc}", file=sys.stderr)
+            return 1
+        print(f"{args.address}: {action}{'ed' if action == 'grant' else 'd'}"
               f"{'' if changed else ' (no change)'}")
         return 0
-    except NoSuchUser as exc:
-        print(f"admin {args.action}: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        store.close()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+admin_command = AdminCommand()
