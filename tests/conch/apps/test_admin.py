@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from plait.axiom.cli import main
 from plait.axiom.store import Store
 from plait.axiom.userbase import NoSuchUser, install_login_system
 from plait.conch.apps.admin import (
@@ -13,7 +14,6 @@ from plait.conch.apps.admin import (
     is_administrator,
     revoke_administrator,
 )
-from plait.axiom.cli import main
 
 
 def make_store(path: Path) -> Store:
