@@ -226,3 +226,33 @@ def test_any_bytes_like_input() -> None:
         buf = TerminalBuffer(10, 2)
         TerminalParser(buf).feed(data)
         assert str(buf).startswith("abc") and buf.cell(2, 0).bold
+
+
+def test_vt102_reexports_the_split_core() -> None:
+    """The names the package has always imported from _vt102 are the split modules' own."""
+    from plait.conch.insults import _grid, _keys, _screen, _vt102, _width
+
+    assert _vt102.KeyParser is _keys.KeyParser
+    assert _vt102.TerminalBuffer is _screen.TerminalBuffer
+    assert _vt102.char_width is _width.char_width
+    assert issubclass(_screen.TerminalBuffer, _grid.Grid)
+
+
+def test_the_native_buffer_is_driven_without_python_calls() -> None:
+    """A TerminalBuffer (even a Python subclass) gets C calls: its Python methods are not used."""
+    calls: list[str] = []
+
+    class Watched(TerminalBuffer):
+        def cursor_position(self, column: int, line: int) -> None:
+            calls.append("cursor_position")
+
+        def select_graphic_rendition(self, *params: int) -> None:
+            calls.append("select_graphic_rendition")
+
+        def write(self, text: str) -> None:
+            calls.append("write")
+
+    buf = Watched(10, 3)
+    TerminalParser(buf).feed(b"\x1b[2;3H\x1b[1mhi\x1b[0m")
+    assert calls == []
+    assert buf.lines()[1] == "  hi" and buf.cell(2, 1).bold and buf.cursor == (4, 1)

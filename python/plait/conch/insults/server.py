@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from plait.conch.insults._vt102 import KeyParser
+from plait.conch.insults._keys import KeyParser
 from plait.conch.insults.keys import FunctionKey, Modifier
 from plait.conch.insults.terminal import (
     CS_ALTERNATE,

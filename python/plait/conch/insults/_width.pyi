@@ -1,0 +1,3 @@
+"""Types for the compiled character-width tables (plait/conch/insults/_width.pyx)."""
+
+def char_width(cp: int) -> int: ...
