@@ -15,10 +15,11 @@ import inspect
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Self
+from typing import Any
 
 from plait.core.cred import Portal
 from plait.core.cred.errors import LoginFailed, ValidPublicKey
+from plait.core.listening import ListeningServer
 
 from .constants import ChannelOpenFailure, DisconnectReason
 from .errors import ProtocolError
@@ -539,7 +540,7 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-class SSHServer:
+class SSHServer(ListeningServer):
     """A listening SSH server; ``port`` is the bound port; ``close()`` stops listening and
     ends every connection."""
 
@@ -560,39 +561,16 @@ class SSHServer:
         self.failure_delay = failure_delay
         self.interfaces = tuple(interfaces)
         self.allow_forwarding = allow_forwarding
-        self._server: asyncio.Server | None = None
         self._connections: set[_ServerProtocol] = set()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
-
-    @property
-    def sockets(self) -> tuple[Any, ...]:
-        return tuple(self._server.sockets) if self._server else ()
 
     @property
     def peers(self) -> list[Any]:
         """The peer addresses of the connections open now."""
         return [proto.peername for proto in self._connections]
 
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+    def close_connections(self) -> None:
         for proto in list(self._connections):
             proto.close(DisconnectReason.BY_APPLICATION, "server shutting down")
-
-    async def wait_closed(self) -> None:
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
-        await self.wait_closed()
 
 
 def _default_config(keys: Sequence[Key]) -> TransportConfig:

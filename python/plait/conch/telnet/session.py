@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Self, cast
+from typing import Any, cast
 
 from plait.conch.telnet.errors import LoginTimeout
 from plait.conch.telnet.events import (
@@ -26,6 +26,7 @@ from plait.conch.telnet.events import (
 from plait.conch.telnet.login import LoginConfig, LoginDialogue
 from plait.conch.telnet.protocol import TelnetConnection
 from plait.core.cred import LoginFailed
+from plait.core.listening import ListeningServer
 
 __all__ = ["MAX_PENDING_INPUT", "NEGOTIATION_TIMEOUT", "ServerSession", "TelnetServer",
            "start_server"]
@@ -39,7 +40,7 @@ NEGOTIATION_TIMEOUT = 2.0
 MAX_PENDING_INPUT = 4096
 
 
-class TelnetServer:
+class TelnetServer(ListeningServer):
     """A listening telnet server: ``port``, ``sockets``, ``connections``, ``close()``,
     ``wait_closed()``; ``async with`` closes it."""
 
@@ -48,40 +49,17 @@ class TelnetServer:
             raise ValueError("negotiation_timeout must not be negative")
         self.login = login
         self.negotiation_timeout = negotiation_timeout
-        self._server: asyncio.Server | None = None
         self._sessions: set[ServerSession] = set()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
-
-    @property
-    def sockets(self) -> tuple[Any, ...]:
-        return tuple(self._server.sockets) if self._server else ()
 
     @property
     def connections(self) -> int:
         """How many clients are connected now."""
         return len(self._sessions)
 
-    def close(self) -> None:
-        """Stop listening and hang up on every client."""
-        if self._server is not None:
-            self._server.close()
+    def close_connections(self) -> None:
+        """Hang up on every client."""
         for session in list(self._sessions):
             session.close()
-
-    async def wait_closed(self) -> None:
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
-        await self.wait_closed()
 
 
 class ServerSession(asyncio.Protocol):
