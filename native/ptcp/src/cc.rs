@@ -117,10 +117,12 @@ impl NewReno {
         self.recovery_end = Some(snd_nxt);
     }
 
-    /// A retransmission timeout: back to one packet.
+    /// A retransmission timeout: back to two packets, so the first retransmission has a
+    /// companion whose acknowledgement (or SACK) reveals its fate a round trip later
+    /// instead of another, doubled, timeout (RFC 9002 sends two probes for the same reason).
     pub fn on_timeout(&mut self, snd_nxt: u64) {
         self.ssthresh = (self.cwnd / 2).max(2 * self.mss);
-        self.cwnd = self.mss;
+        self.cwnd = 2 * self.mss;
         self.recovery_end = Some(snd_nxt);
     }
 }

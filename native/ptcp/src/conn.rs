@@ -64,6 +64,8 @@ pub(crate) struct Seg {
     pub sent: Instant,
     /// Transmission order (like a QUIC packet number): loss is judged by it.
     pub tx: u64,
+    /// Sent more than once: its acknowledgement gives no RTT sample (Karn's algorithm).
+    pub retx: bool,
     pub sacked: bool,
     pub lost: bool,
     pub syn: bool,
@@ -115,6 +117,9 @@ pub(crate) struct Connection {
     pub sacked_count: usize,
     pub tx_counter: u64,
     pub largest_delivered_tx: u64,
+    /// The newest transmission (tx, sent at, retransmitted) delivered by the packet being
+    /// processed: the RTT sample comes from it.
+    pub rtt_candidate: Option<(u64, Instant, bool)>,
     pub cc: NewReno,
     pub rtt: Rtt,
     pub pacer: Pacer,
@@ -188,6 +193,7 @@ impl Connection {
             sacked_count: 0,
             tx_counter: 0,
             largest_delivered_tx: 0,
+            rtt_candidate: None,
             cc: NewReno::new(mss, cfg.initial_window, (cfg.send_buffer as u64) * 2),
             rtt: Rtt::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             pacer: Pacer::default(),

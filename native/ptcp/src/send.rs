@@ -2,7 +2,7 @@
 //! loss detection (packet and time thresholds, as RFC 9002 does it with transmission order
 //! standing in for packet numbers), retransmission timeout, and building packets.
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::conn::{unwire, wire, Connection, Seg, State};
 use crate::packet::{self, flags, Header, MAX_SACK};
@@ -35,10 +35,11 @@ impl Connection {
     pub fn process_ack(
         &mut self,
         now: Instant,
-        epoch: Instant,
+        _epoch: Instant,
         h: &Header,
         events: &mut VecDeque<Event>,
     ) -> bool {
+        self.rtt_candidate = None;
         let Some(ack) = unwire(self.iss, self.snd_una, h.ack) else {
             return false;
         };
@@ -56,17 +57,25 @@ impl Connection {
             self.snd_wnd_edge = ack + u64::from(h.window);
         }
         let mut delivered = false;
+        let mut sack_only = false;
         let mut newly = 0u64;
         if ack > self.snd_una {
             while let Some(s) = self.segs.front_mut() {
                 if s.end <= ack {
                     let s = self.segs.pop_front().expect("front exists");
+                    if !s.sacked {
+                        self.rtt_candidate_from(&s);
+                    }
                     self.forget(&s);
                     self.largest_delivered_tx = self.largest_delivered_tx.max(s.tx);
                     newly += s.len();
                 } else {
                     if s.start < ack {
                         let cut = ack - s.start;
+                        let c = (s.tx, s.sent, s.retx, s.sacked);
+                        if !c.3 && self.rtt_candidate.is_none_or(|r| r.0 < c.0) {
+                            self.rtt_candidate = Some((c.0, c.1, c.2));
+                        }
                         if !s.sacked && !s.lost {
                             self.in_flight = self.in_flight.saturating_sub(cut);
                         }
@@ -117,12 +126,23 @@ impl Connection {
             let (s, e) = (s.max(self.snd_una), e.min(self.snd_nxt));
             if s < e && self.mark_sacked(s, e) {
                 delivered = true;
+                sack_only = ack <= self.snd_una && !self.segs.is_empty();
             }
         }
-        if delivered && h.ts_ecr != 0 {
-            let us = crate::conn::Connection::ts(now, epoch).wrapping_sub(h.ts_ecr);
-            if us < 60_000_000 {
-                self.rtt.sample(Duration::from_micros(u64::from(us)));
+        if sack_only && self.backoff > 0 {
+            // The peer got something we sent since the timeout: the path works, so the
+            // backed-off timer (kept for dead paths) restarts at its base value (RFC 9002's
+            // PTO count resets on any acknowledgement too).
+            self.backoff = 0;
+            self.rto_deadline = Some(now + self.rtt.rto(0));
+        }
+        // The RTT sample is the age of the newest transmission this packet newly delivers
+        // (cumulatively or by SACK), as RACK (RFC 8985) takes it. The peer's timestamp echo
+        // is not used: during loss it echoes the segment that last advanced its left edge
+        // (RFC 7323 4.3), seconds old, and those samples inflated the RTO towards max_rto.
+        if let Some((_, sent, retx)) = self.rtt_candidate.take() {
+            if !retx {
+                self.rtt.sample(now.saturating_duration_since(sent));
             }
         }
         let stale_front = self
@@ -139,6 +159,13 @@ impl Connection {
     fn fin_sent_seq(&self) -> Option<u64> {
         let f = self.sbuf_base + self.sbuf.len() as u64;
         (self.fin_queued && self.snd_nxt > f).then_some(f)
+    }
+
+    /// Makes `s` the RTT candidate if it is the newest transmission delivered so far.
+    fn rtt_candidate_from(&mut self, s: &Seg) {
+        if self.rtt_candidate.is_none_or(|r| r.0 < s.tx) {
+            self.rtt_candidate = Some((s.tx, s.sent, s.retx));
+        }
     }
 
     /// Drops a segment's accounting.
@@ -166,6 +193,10 @@ impl Connection {
             }
             seg.sacked = true;
             let (len, tx, lost) = (seg.len(), seg.tx, seg.lost);
+            let (sent, retx) = (seg.sent, seg.retx);
+            if self.rtt_candidate.is_none_or(|r| r.0 < tx) {
+                self.rtt_candidate = Some((tx, sent, retx));
+            }
             seg.lost = false;
             self.sacked_count += 1;
             if lost {
@@ -344,6 +375,7 @@ impl Connection {
             end,
             sent: now,
             tx: 0,
+            retx: false,
             sacked: false,
             lost: false,
             syn,
@@ -358,6 +390,7 @@ impl Connection {
         self.tx_counter += 1;
         let (start, end, syn, fin) = {
             let s = &mut self.segs[i];
+            s.retx |= s.tx != 0;
             s.sent = now;
             s.tx = self.tx_counter;
             (s.start, s.end, s.syn, s.fin)
