@@ -127,6 +127,8 @@ pub(crate) struct Connection {
     pub rto_deadline: Option<Instant>,
     pub loss_deadline: Option<Instant>,
     pub backoff: u32,
+    /// When the retransmission timer last fired.
+    pub last_rto_at: Option<Instant>,
     pub last_progress: Instant,
     pub want_writable: bool,
     pub probe_window: bool,
@@ -201,6 +203,7 @@ impl Connection {
             rto_deadline: None,
             loss_deadline: None,
             backoff: 0,
+            last_rto_at: None,
             last_progress: now,
             want_writable: false,
             probe_window: false,

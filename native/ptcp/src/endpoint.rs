@@ -525,7 +525,7 @@ impl Endpoint {
             Some(c) => format!(
                 "{:?} una={} nxt={} edge={} sbuf={} segs={} inflight={} lost={} sacked={} cwnd={} ssth={} rto={:?} backoff={} pace={:?} | rcv_nxt={} rbuf={} ooo={} fin_rcvd={} ackpend={} acknow={}",
                 c.state, c.snd_una, c.snd_nxt, c.snd_wnd_edge, c.sbuf.len(), c.segs.len(), c.in_flight, c.lost_count, c.sacked_count,
-                c.cc.cwnd, c.cc.ssthresh, c.rto_deadline.is_some(), c.backoff, c.pace_until.is_some(), c.rcv_nxt, c.rbuf.len(), c.ooo.len(), c.fin_received, c.ack_pending, c.ack_now
+                c.cc.cwnd, c.cc.ssthresh, c.rtt.rto(c.backoff), c.backoff, c.pace_until.is_some(), c.rcv_nxt, c.rbuf.len(), c.ooo.len(), c.fin_received, c.ack_pending, c.ack_now
             ),
         }
     }

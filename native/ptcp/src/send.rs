@@ -10,6 +10,8 @@ use crate::{CloseReason, Event, StreamError};
 
 /// Later transmissions delivered before an unacknowledged one declares it lost.
 const PACKET_THRESHOLD: u64 = 3;
+/// Most doublings of the retransmission timeout before the handshake completes.
+const HANDSHAKE_MAX_BACKOFF: u32 = 1;
 
 impl Connection {
     /// Appends what fits of `data` to the send buffer.
@@ -40,6 +42,7 @@ impl Connection {
         events: &mut VecDeque<Event>,
     ) -> bool {
         self.rtt_candidate = None;
+        let prev_largest = self.largest_delivered_tx;
         let Some(ack) = unwire(self.iss, self.snd_una, h.ack) else {
             return false;
         };
@@ -63,7 +66,7 @@ impl Connection {
             while let Some(s) = self.segs.front_mut() {
                 if s.end <= ack {
                     let s = self.segs.pop_front().expect("front exists");
-                    if !s.sacked {
+                    if !s.sacked && !s.lost {
                         self.rtt_candidate_from(&s);
                     }
                     self.forget(&s);
@@ -73,7 +76,7 @@ impl Connection {
                     if s.start < ack {
                         let cut = ack - s.start;
                         let c = (s.tx, s.sent, s.retx, s.sacked);
-                        if !c.3 && self.rtt_candidate.is_none_or(|r| r.0 < c.0) {
+                        if !c.3 && !s.lost && self.rtt_candidate.is_none_or(|r| r.0 < c.0) {
                             self.rtt_candidate = Some((c.0, c.1, c.2));
                         }
                         if !s.sacked && !s.lost {
@@ -140,8 +143,11 @@ impl Connection {
         // (cumulatively or by SACK), as RACK (RFC 8985) takes it. The peer's timestamp echo
         // is not used: during loss it echoes the segment that last advanced its left edge
         // (RFC 7323 4.3), seconds old, and those samples inflated the RTO towards max_rto.
-        if let Some((_, sent, retx)) = self.rtt_candidate.take() {
-            if !retx {
+        // Only a packet that delivers the newest transmission yet gives a sample (RFC 9002
+        // 5.1), and never one already declared lost: one whose delivery is reported late
+        // (SACK blocks are few; acknowledgements get lost) would measure the reporting delay.
+        if let Some((tx, sent, retx)) = self.rtt_candidate.take() {
+            if !retx && tx > prev_largest {
                 self.rtt.sample(now.saturating_duration_since(sent));
             }
         }
@@ -194,7 +200,7 @@ impl Connection {
             seg.sacked = true;
             let (len, tx, lost) = (seg.len(), seg.tx, seg.lost);
             let (sent, retx) = (seg.sent, seg.retx);
-            if self.rtt_candidate.is_none_or(|r| r.0 < tx) {
+            if !lost && self.rtt_candidate.is_none_or(|r| r.0 < tx) {
                 self.rtt_candidate = Some((tx, sent, retx));
             }
             seg.lost = false;
@@ -246,8 +252,26 @@ impl Connection {
             self.terminate(CloseReason::TimedOut, events);
             return;
         }
-        self.backoff = (self.backoff + 1).min(16);
-        self.cc.on_timeout(self.snd_nxt);
+        // Backing off protects a dead or congested path. A peer heard from since the last
+        // timeout is alive, and the loss random: the timer stays where it is. A handshake
+        // backs off at most to 2 initial RTOs (SYNs at 0, 1, 3, 5, 7 s... instead of
+        // 0, 1, 3, 7, 15 s: a 20 %-lossy path loses four handshakes in a row 1.7 % of the
+        // time), and, as RFC 9002's handshake probes, leaves the congestion window alone:
+        // a lost SYN says nothing about the path's capacity, and halving ssthresh down to
+        // two packets before the first byte left the transfer crawling.
+        let heard = self.last_rto_at.is_some_and(|t| self.last_recv > t);
+        let cap = if self.state.synchronized() {
+            16
+        } else {
+            HANDSHAKE_MAX_BACKOFF
+        };
+        if !heard {
+            self.backoff = (self.backoff + 1).min(cap);
+        }
+        self.last_rto_at = Some(now);
+        if self.state.synchronized() {
+            self.cc.on_timeout(self.snd_nxt);
+        }
         for seg in self.segs.iter_mut() {
             if !seg.sacked && !seg.lost {
                 seg.lost = true;

@@ -117,7 +117,10 @@ impl Net {
     }
 
     fn flush(&mut self) {
-        let addrs: Vec<SocketAddr> = self.eps.keys().copied().collect();
+        // A fixed order (not the HashMap's per-process one) keeps the RNG's draws, and so
+        // every run of a seed, identical.
+        let mut addrs: Vec<SocketAddr> = self.eps.keys().copied().collect();
+        addrs.sort();
         for a in addrs {
             let now = self.now;
             let mut out = Vec::new();
