@@ -1,6 +1,7 @@
 //! SSH binary packet layer: `SshPacketError`, `SshPacketLayer` over `plait_ssh::PacketLayer`.
 
 use plait_ssh::{PacketError, PacketLayer, Sntrup761KeyPair as KeyPair, SntrupLengthError};
+use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -110,6 +111,50 @@ impl SshPacketLayer {
         }
         let packets = PyBytes::new(py, &self.out);
         if self.out.capacity() > 1 << 20 {
+            self.out = Vec::new();
+        }
+        Ok(packets)
+    }
+
+    /// Packets for a batch, concatenated: each item is a payload (bytes) or a
+    /// ``(recipient, ext, data, chunk)`` tuple of channel data (``ext`` None for
+    /// CHANNEL_DATA, ``data`` any contiguous byte buffer) split into pieces of ``chunk``.
+    fn encode_batch<'py>(
+        &mut self,
+        py: Python<'py>,
+        items: &Bound<'py, PyList>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        self.out.clear();
+        for item in items.iter() {
+            if let Ok(payload) = item.cast::<PyBytes>() {
+                self.inner
+                    .encode(payload.as_bytes(), &mut self.out)
+                    .map_err(|e| to_py(py, e))?;
+                continue;
+            }
+            let (recipient, ext, data, chunk): (u32, Option<u32>, Bound<'py, PyAny>, usize) =
+                item.extract()?;
+            let r = if let Ok(b) = data.cast::<PyBytes>() {
+                self.inner
+                    .encode_channel_data(recipient, ext, b.as_bytes(), chunk, &mut self.out)
+            } else {
+                let buf = PyBuffer::<u8>::get(&data)?;
+                if !buf.is_c_contiguous() {
+                    return Err(PyValueError::new_err("channel data must be contiguous"));
+                }
+                // SAFETY: a C-contiguous u8 buffer of len_bytes() bytes, held (and so kept
+                // alive and exported) by `buf` until the end of this block; the GIL is held
+                // throughout, so no Python code runs while the slice is read.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.len_bytes())
+                };
+                self.inner
+                    .encode_channel_data(recipient, ext, bytes, chunk, &mut self.out)
+            };
+            r.map_err(|e| to_py(py, e))?;
+        }
+        let packets = PyBytes::new(py, &self.out);
+        if self.out.capacity() > 8 << 20 {
             self.out = Vec::new();
         }
         Ok(packets)

@@ -180,10 +180,52 @@ impl PacketLayer {
 
     /// Appends one packet carrying `payload` to `out`, with random padding.
     pub fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), PacketError> {
+        self.encode_parts(&[payload], out)
+    }
+
+    /// Appends one packet whose payload is `parts` concatenated (a message header and the
+    /// caller's data, without joining them first), with random padding.
+    pub fn encode_parts(&mut self, parts: &[&[u8]], out: &mut Vec<u8>) -> Result<(), PacketError> {
         let mut pad = std::mem::take(&mut self.pad);
-        let r = self.encode_with(payload, out, |buf, n| pad.take(buf, n));
+        let r = self.encode_parts_with(parts, out, |buf, n| pad.take(buf, n));
         self.pad = pad;
         r
+    }
+
+    /// Appends SSH_MSG_CHANNEL_DATA (or CHANNEL_EXTENDED_DATA with `ext`) packets for
+    /// `recipient` carrying `data` in pieces of at most `chunk` bytes: a whole window's worth
+    /// of data in one call, each piece read once straight into the packet being sealed.
+    pub fn encode_channel_data(
+        &mut self,
+        recipient: u32,
+        ext: Option<u32>,
+        data: &[u8],
+        chunk: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), PacketError> {
+        if chunk == 0 || data.is_empty() {
+            return Err(PacketError::Config(
+                "empty channel data or a zero chunk".into(),
+            ));
+        }
+        let mut header = [0u8; 13];
+        header[1..5].copy_from_slice(&recipient.to_be_bytes());
+        let len_at = match ext {
+            None => {
+                header[0] = 94;
+                5
+            }
+            Some(code) => {
+                header[0] = 95;
+                header[5..9].copy_from_slice(&code.to_be_bytes());
+                9
+            }
+        };
+        for piece in data.chunks(chunk) {
+            header[len_at..len_at + 4].copy_from_slice(&(piece.len() as u32).to_be_bytes());
+            self.encode_parts(&[&header[..len_at + 4], piece], out)?;
+        }
+        Ok(())
     }
 
     /// Like [`encode`](Self::encode) with padding bytes from `fill` (tests pin them).
@@ -191,42 +233,58 @@ impl PacketLayer {
         &mut self,
         payload: &[u8],
         out: &mut Vec<u8>,
+        fill: impl FnMut(&mut Vec<u8>, usize),
+    ) -> Result<(), PacketError> {
+        self.encode_parts_with(&[payload], out, fill)
+    }
+
+    fn encode_parts_with(
+        &mut self,
+        parts: &[&[u8]],
+        out: &mut Vec<u8>,
         mut fill: impl FnMut(&mut Vec<u8>, usize),
     ) -> Result<(), PacketError> {
-        if payload.is_empty() {
+        let payload_len: usize = parts.iter().map(|p| p.len()).sum();
+        if payload_len == 0 {
             // Every SSH message starts with its number; the decoder refuses empty payloads.
             return Err(PacketError::Config("an empty payload".into()));
         }
         let mut compressed = Vec::new();
-        let body: &[u8] = match &mut self.deflate {
+        let body_parts: [&[u8]; 1];
+        let body: &[&[u8]] = match &mut self.deflate {
             Some(d) => {
-                d.compress(payload, &mut compressed);
-                &compressed
+                let joined = parts.concat();
+                d.compress(&joined, &mut compressed);
+                body_parts = [&compressed];
+                &body_parts
             }
-            None => payload,
+            None => parts,
         };
+        let body_len: usize = body.iter().map(|p| p.len()).sum();
         let block = self.enc.block;
         let unaligned = if self.enc.length_outside() {
-            1 + body.len()
+            1 + body_len
         } else {
-            5 + body.len()
+            5 + body_len
         };
         let mut padding = block - unaligned % block;
         if padding < MIN_PADDING {
             padding += block;
         }
-        let packet_len = 1 + body.len() + padding;
+        let packet_len = 1 + body_len + padding;
         if packet_len > u32::MAX as usize - 64 {
             return Err(PacketError::Config(format!(
                 "a payload of {} bytes is too large",
-                payload.len()
+                payload_len
             )));
         }
         let start = out.len();
         out.reserve(4 + packet_len + self.enc.tag_len);
         out.extend_from_slice(&(packet_len as u32).to_be_bytes());
         out.push(padding as u8);
-        out.extend_from_slice(body);
+        for part in body {
+            out.extend_from_slice(part);
+        }
         fill(out, padding);
         debug_assert_eq!(out.len() - start, 4 + packet_len);
         self.enc.seal(self.seq_out, out, start);

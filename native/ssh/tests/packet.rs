@@ -309,3 +309,35 @@ fn bad_keys() {
         Err(PacketError::Config(_))
     ));
 }
+
+#[test]
+fn channel_data_runs_are_framed_per_chunk() {
+    for (cipher, mac) in combos() {
+        let (mut a, mut b) = pair(cipher, mac, 262_144);
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let mut wire = vec![];
+        a.encode_channel_data(9, None, &data, 32768, &mut wire)
+            .unwrap();
+        a.encode_channel_data(9, Some(1), &data[..10], 4, &mut wire)
+            .unwrap();
+        assert!(a.encode_channel_data(9, None, &data, 0, &mut wire).is_err());
+        assert!(a.encode_channel_data(9, None, &[], 10, &mut wire).is_err());
+        b.feed(&wire);
+        let got = drain(&mut b).unwrap();
+        let mut expected = vec![];
+        for piece in data.chunks(32768) {
+            let mut m = vec![94, 0, 0, 0, 9];
+            m.extend_from_slice(&(piece.len() as u32).to_be_bytes());
+            m.extend_from_slice(piece);
+            expected.push(m);
+        }
+        for piece in data[..10].chunks(4) {
+            let mut m = vec![95, 0, 0, 0, 9, 0, 0, 0, 1];
+            m.extend_from_slice(&(piece.len() as u32).to_be_bytes());
+            m.extend_from_slice(piece);
+            expected.push(m);
+        }
+        assert_eq!(got, expected, "{cipher} {mac:?}");
+        assert_eq!(a.seq_out, 6);
+    }
+}

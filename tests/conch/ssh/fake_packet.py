@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import struct
 
+from plait.conch.ssh.connection import DataRun, frame
 from plait.conch.ssh.constants import DisconnectReason
 from plait.conch.ssh.errors import ProtocolError
 
@@ -31,6 +32,9 @@ class FakePacketLayer:
         packet = struct.pack(">I", len(body)) + body
         self.bytes_out += len(packet)
         return packet
+
+    def encode_batch(self, items: list[bytes | DataRun]) -> bytes:
+        return b"".join(self.encode(payload) for payload in frame(items))
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buf += data

@@ -423,3 +423,32 @@ def test_random_corruption_only_raises_protocol_error() -> None:
             server.receive_payload(bytes(data))
         except ProtocolError:
             pass
+
+
+def test_output_keeps_channel_data_as_window_runs() -> None:
+    """output() hands channel data on as (recipient, ext, data, chunk) runs of up to the
+    window; payloads_to_send() frames the same runs as separate messages."""
+    p = Pair()
+    p.server = Connection(server=True, window=100, max_packet=40)
+    cid, sid = p.open()
+    data = bytes(range(250))
+    p.client.send_data(cid, memoryview(data))        # bytes-backed view: kept, not copied
+    p.client.send_data(cid, b"e" * 5, ext=1)
+    (run,) = p.client.output()
+    recipient, ext, piece, chunk = run                   # type: ignore[misc]
+    assert (recipient, ext, chunk) == (sid, None, 40)
+    assert bytes(piece) == data[:100] and isinstance(piece, memoryview)
+    assert piece.obj is data
+    assert p.client.buffered(cid) == 155 and p.client.send_window(cid) == 0
+
+
+def test_data_from_a_mutable_buffer_is_copied() -> None:
+    p = Pair()
+    cid, _ = p.open()
+    buf = bytearray(b"abc")
+    p.client.send_data(cid, buf)
+    buf[:] = b"xyz"
+    p.client.send_data(cid, memoryview(bytearray(b"def")))
+    p.pump()
+    got = [e.data for e in p.events(p.server) if isinstance(e, ChannelData)]
+    assert b"".join(got) == b"abcdef"

@@ -615,3 +615,44 @@ def test_paramiko_packetizer_both_ways(cipher: str, mac: str | None) -> None:
     finally:
         left.close()
         right.close()
+
+
+# ------------------------------------------------------------------------------ batches
+
+def _framed(recipient: int, ext: int | None, data: bytes, chunk: int) -> list[bytes]:
+    out = []
+    for i in range(0, len(data), chunk):
+        piece = data[i:i + chunk]
+        if ext is None:
+            out.append(struct.pack(">BII", 94, recipient, len(piece)) + piece)
+        else:
+            out.append(struct.pack(">BIII", 95, recipient, ext, len(piece)) + piece)
+    return out
+
+
+@pytest.mark.parametrize(("cipher", "mac"), COMBOS)
+@pytest.mark.parametrize("compress", [False, True])
+def test_encode_batch_frames_channel_data(cipher: str, mac: str | None, compress: bool) -> None:
+    a, b, _ = pair(cipher, mac)
+    a.set_compression(compress, False)
+    b.set_compression(False, compress)
+    data = os.urandom(100_000)
+    items: list = [b"\x5d" + b"x" * 12, (7, None, data, 32768),
+                   (2**32 - 1, 1, memoryview(data)[5:1005], 300), b"\x60\x00\x00\x00\x07"]
+    wire = a.encode_batch(items)
+    expected = ([items[0]] + _framed(7, None, data, 32768)
+                + _framed(2**32 - 1, 1, data[5:1005], 300) + [items[3]])
+    assert b.feed(wire) == expected
+    assert a.seq_out == len(expected) == b.seq_in and a.bytes_out == len(wire)
+
+
+def test_encode_batch_refuses_bad_items() -> None:
+    a, _, _ = pair("aes128-gcm@openssh.com", None)
+    with pytest.raises(ValueError):
+        a.encode_batch([(1, None, b"data", 0)])            # zero chunk
+    with pytest.raises(ValueError):
+        a.encode_batch([(1, None, b"", 10)])               # nothing to send
+    with pytest.raises(ValueError):
+        a.encode_batch([(1, None, memoryview(b"abcdef")[::2], 10)])   # not contiguous
+    with pytest.raises(TypeError):
+        a.encode_batch([(1, None, "text", 10)])

@@ -20,13 +20,46 @@ from .wire import Reader, Writer
 
 __all__ = [
     "ChannelClosed", "ChannelData", "ChannelEOF", "ChannelOpenFailed", "ChannelOpenRequested",
-    "ChannelOpened", "ChannelRequest", "ChannelRequestReply", "Connection", "Event",
-    "GlobalRequest", "GlobalRequestReply", "WindowOpened",
+    "ChannelOpened", "ChannelRequest", "ChannelRequestReply", "Connection", "DataRun", "Event",
+    "GlobalRequest", "GlobalRequestReply", "WindowOpened", "frame", "owned",
 ]
 
 MAX_WINDOW = (1 << 32) - 1
 _DATA_HEADER = struct.Struct(">BII")     # CHANNEL_DATA, recipient, data length
 _EXT_HEADER = struct.Struct(">BIII")     # CHANNEL_EXTENDED_DATA, recipient, type, length
+
+#: Channel data ready to go out: (recipient, ext or None, data, chunk) -- the packet layer
+#: (``PacketLayer.encode_batch``) frames it as CHANNEL_DATA messages of at most ``chunk``.
+DataRun = tuple[int, "int | None", "bytes | memoryview", int]
+
+
+def frame(items: list[bytes | DataRun]) -> list[bytes]:
+    """Payloads and data runs as separate messages (what ``PacketLayer.encode_batch`` does
+    natively): CHANNEL_DATA / CHANNEL_EXTENDED_DATA of at most ``chunk`` data bytes each."""
+    out: list[bytes] = []
+    for item in items:
+        if isinstance(item, bytes):
+            out.append(item)
+            continue
+        recipient, ext, data, chunk = item
+        for i in range(0, len(data), chunk):
+            piece = bytes(data[i:i + chunk])
+            if ext is None:
+                out.append(_DATA_HEADER.pack(Msg.CHANNEL_DATA, recipient, len(piece)) + piece)
+            else:
+                out.append(_EXT_HEADER.pack(Msg.CHANNEL_EXTENDED_DATA, recipient, ext,
+                                            len(piece)) + piece)
+    return out
+
+
+def owned(data: bytes | bytearray | memoryview) -> bytes | memoryview:
+    """``data`` safe to hold until sent: bytes, or a byte view of immutable bytes as is
+    (no copy of a large write); anything mutable is copied."""
+    if type(data) is bytes:
+        return data
+    if isinstance(data, memoryview) and type(data.obj) is bytes and data.c_contiguous:
+        return data.cast("B") if data.format != "B" else data
+    return bytes(data)
 KEEPALIVE = "keepalive@openssh.com"
 
 
@@ -146,7 +179,7 @@ class _Channel:
         self.remote_max_packet = 0
         self.local_window = local_window  # what the peer may still send us
         self.consumed = 0                 # received and consumed, not yet given back
-        self.outbuf: deque[tuple[int | None, bytes]] = deque()
+        self.outbuf: deque[tuple[int | None, bytes | memoryview]] = deque()
         self.outbuf_size = 0
         self.eof_wanted = self.eof_sent = self.eof_received = False
         self.close_wanted = self.close_sent = self.close_received = False
@@ -180,7 +213,7 @@ class Connection:
         self.max_send_chunk = max_send_chunk
         self._channels: dict[int, _Channel] = {}
         self._next_id = 0
-        self._out: list[bytes] = []
+        self._out: list[bytes | DataRun] = []
         self._events: deque[Event] = deque()
         self._global_out: deque[str] = deque()
         self._global_in: deque[tuple[bool, bytes] | None] = deque()
@@ -188,6 +221,12 @@ class Connection:
     # -- the sans-IO surface ---------------------------------------------------------------
 
     def payloads_to_send(self) -> list[bytes]:
+        """The messages to send, each as its own payload."""
+        return frame(self.output())
+
+    def output(self) -> list[bytes | DataRun]:
+        """The messages to send, channel data kept as :data:`DataRun` runs (a window's
+        worth each) for ``PacketLayer.encode_batch``: no per-packet slicing or joining."""
         out, self._out = self._out, []
         return out
 
@@ -299,7 +338,8 @@ class Connection:
 
     # -- data ------------------------------------------------------------------------------
 
-    def send_data(self, channel: int, data: bytes, ext: int | None = None) -> None:
+    def send_data(self, channel: int, data: bytes | bytearray | memoryview,
+                  ext: int | None = None) -> None:
         """Queue data (``ext`` 1 = stderr); sent as the peer's window allows, in pieces of at
         most its max packet; the rest waits for WINDOW_ADJUST (see :meth:`buffered`)."""
         chan = self._open(channel)
@@ -307,7 +347,7 @@ class Connection:
             raise ValueError(f"channel {channel}: data after EOF or close")
         if not data:
             return
-        chan.outbuf.append((ext, bytes(data)))
+        chan.outbuf.append((ext, owned(data)))
         chan.outbuf_size += len(data)
         self._flush(chan)
 
@@ -333,20 +373,17 @@ class Connection:
         out = self._out
         while chan.outbuf and chan.remote_window > 0:
             ext, data = chan.outbuf[0]
-            n = min(len(data), chan.remote_window, limit)
+            n = min(len(data), chan.remote_window)
             if n == len(data):
                 chan.outbuf.popleft()
                 piece = data
             else:
-                piece = data[:n]
-                chan.outbuf[0] = (ext, data[n:])
+                view = memoryview(data)
+                piece = view[:n]
+                chan.outbuf[0] = (ext, view[n:])
             chan.outbuf_size -= n
             chan.remote_window -= n
-            if ext is None:
-                out.append(_DATA_HEADER.pack(Msg.CHANNEL_DATA, chan.remote_id, n) + piece)
-            else:
-                out.append(_EXT_HEADER.pack(Msg.CHANNEL_EXTENDED_DATA, chan.remote_id, ext, n)
-                           + piece)
+            out.append((chan.remote_id, ext, piece, limit))
         if chan.outbuf:
             return
         if chan.eof_wanted and not chan.eof_sent and not chan.close_received:

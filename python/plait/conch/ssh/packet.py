@@ -74,6 +74,13 @@ class PacketLayer:
         """Packets for several payloads, concatenated: one call for a burst of messages."""
         return self._native.encode_many(payloads)
 
+    def encode_batch(self, items: list[bytes | tuple[int, int | None, bytes | memoryview, int]]
+                     ) -> bytes:
+        """Packets for a batch, concatenated: payloads (bytes) and channel data runs
+        ``(recipient, ext, data, chunk)`` framed here as CHANNEL_DATA (ext None) or
+        CHANNEL_EXTENDED_DATA messages of at most ``chunk`` data bytes each."""
+        return self._native.encode_batch(items)
+
     def set_encrypt(self, cipher: str, key: bytes, iv: bytes, mac: str | None,
                     mac_key: bytes) -> None:
         """Outgoing keys for the next packet on (ValueError on an unknown name or length)."""

@@ -93,14 +93,14 @@ class Channel:
         if self.closed or self.eof_sent:
             raise ConnectionLost("channel is closed for writing")
         assert self.proto.conn is not None
-        self.proto.conn.send_data(self.id, bytes(data))
+        self.proto.conn.send_data(self.id, data)
         self.proto.flush()
 
     def write_stderr(self, data: bytes) -> None:
         assert self.proto.conn is not None
         if self.closed or self.eof_sent:
             raise ConnectionLost("channel is closed for writing")
-        self.proto.conn.send_data(self.id, bytes(data), ExtendedData.STDERR)
+        self.proto.conn.send_data(self.id, data, ExtendedData.STDERR)
         self.proto.flush()
 
     def write_eof(self) -> None:
@@ -302,6 +302,9 @@ class SSHProtocol(asyncio.Protocol):
 
     def _move_payloads(self) -> None:
         for source in self._payload_sources():
+            if source is self.conn and self.conn is not None:
+                self.ssh.send_batch(self.conn.output())
+                continue
             for payload in source.payloads_to_send():
                 self.ssh.send_payload(payload)
 

@@ -34,6 +34,7 @@ from .packet import CIPHERS, MACS, PacketLayer
 from .wire import Reader, Writer
 
 if TYPE_CHECKING:
+    from .connection import DataRun
     from .keys import Key
 
 __all__ = [
@@ -206,7 +207,7 @@ class Transport:
         self._banner_lines = 0
         self._banner_bytes = 0
         self._events: deque[Event] = deque()
-        self._held: list[bytes] = []
+        self._held: list[bytes | DataRun] = []
         # key exchange state
         self._in_kex = False
         self._local_kexinit: bytes | None = None
@@ -265,6 +266,17 @@ class Transport:
             self._held.append(payload)
             return
         self._send(payload)
+        self._check_rekey()
+
+    def send_batch(self, items: list[bytes | DataRun]) -> None:
+        """Several upper-layer messages (channel data as runs, see ``Connection.output``)
+        encoded in one native call; held while a key exchange is running."""
+        if self.closed or not items:
+            return
+        if self._in_kex or self.session_id is None:
+            self._held.extend(items)
+            return
+        self._out.append(self._packets.encode_batch(items))
         self._check_rekey()
 
     def request_service(self, name: str) -> None:
@@ -636,8 +648,8 @@ class Transport:
         self._rekey_at = None if self._now is None else self._now + self.config.rekey_seconds
         self._events.append(KexCompleted(first, alg))
         held, self._held = self._held, []
-        for payload in held:
-            self._send(payload)
+        if held:
+            self._out.append(self._packets.encode_batch(held))
 
     def _check_rekey(self) -> None:
         limit = self.config.rekey_bytes
