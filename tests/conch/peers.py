@@ -32,7 +32,6 @@ import os
 import pwd
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -43,6 +42,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+
+from process_group import stop_process_group
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0       # seconds for a daemon to show its banner
@@ -244,18 +245,8 @@ class Daemon(ABC):
         proc = self.proc
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
         # sshd/dropbear fork a child per connection into the same process group
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait(STOP_TIMEOUT)
+        stop_process_group(proc, STOP_TIMEOUT)
         self.proc = None
 
     def stop(self) -> None:

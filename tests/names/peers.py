@@ -40,6 +40,8 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
+from process_group import stop_process_group
+
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0       # seconds for a daemon to answer its first query
 STOP_TIMEOUT = 10.0        # seconds between SIGTERM and SIGKILL
@@ -241,18 +243,8 @@ class Daemon:
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    pass
             # children it forked (nsd's xfrd and servers) share its new session's group
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            proc.wait(STOP_TIMEOUT)
+            stop_process_group(proc, STOP_TIMEOUT)
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
