@@ -9,6 +9,11 @@ so Nagle does not penalise Twisted's pipelined asks).
 ``amp-rtt-1``: a round is ``RTT1_BATCH`` calls, one at a time.
 ``amp-rtt-100``: a round is ``RTT100_BATCH`` calls with 100 outstanding at all times
 (100 workers each make their share of calls back to back; in Twisted, 100 callback chains).
+
+``amp-rtt-1`` also runs the floor under any asyncio AMP (impl ``uvloop``): a bare uvloop
+protocol pair passing the same ask and answer bytes, canned (no encoding, decoding or
+dispatch), the caller awaiting one future per call.  What is left between it and plait is
+plait's whole AMP layer; the floor over Twisted is the most an asyncio AMP could reach here.
 """
 from __future__ import annotations
 
@@ -123,6 +128,75 @@ def test_amp_rtt_100_twisted(benchmark: Any, twisted: Any,
     pedantic(benchmark,
              lambda: twisted.run(_twisted_batch(client, sum_cmd, RTT100_BATCH, WINDOW)),
              RTT100_ROUNDS)
+
+
+# ====================================================================== the asyncio floor
+
+
+class _FloorServer(asyncio.Protocol):
+    """Answers every read with the canned answer box: no decoding, no dispatch."""
+
+    answer = b""
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(self.answer)
+
+
+class _FloorClient(asyncio.Protocol):
+    """Writes the canned ask box and resolves one future per answer."""
+
+    ask = b""
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.waiter: asyncio.Future[bytes] | None = None
+
+    def call(self) -> asyncio.Future[bytes]:
+        self.waiter = waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(self.ask)
+        return waiter
+
+    def data_received(self, data: bytes) -> None:
+        if self.waiter is not None:
+            self.waiter.set_result(data)
+            self.waiter = None
+
+
+async def _floor_batch(client: _FloorClient, total: int) -> None:
+    call = client.call
+    for _ in range(total):
+        await call()
+
+
+@pytest.fixture(scope="module")
+def floor_pair(uv_loop: asyncio.AbstractEventLoop) -> Iterator[_FloorClient]:
+    from plait._native import encode_box
+
+    sum_cmd, _, _ = _plait_amp_classes()
+    # The bytes plait's own pair exchanges for a call, so the kernel's share is the same.
+    _FloorClient.ask = encode_box(sum_cmd.make_ask({"a": 150, "b": 1}, b"96"))
+    _FloorServer.answer = encode_box(sum_cmd.make_answer({"total": 151}, b"96"))
+    server, client = uv_loop.run_until_complete(_plait_connect(_FloorServer, _FloorClient))
+
+    async def check() -> bytes:
+        return await client.call()
+
+    assert run_batch(uv_loop, check) == _FloorServer.answer
+    yield client
+    client.transport.close()
+    server.close()
+    run_batch(uv_loop, server.wait_closed)
+
+
+@pytest.mark.benchmark(group="amp-rtt-1")
+def test_amp_rtt_1_uvloop(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
+                          floor_pair: _FloorClient) -> None:
+    _record(benchmark, "uvloop", RTT1_BATCH)
+    pedantic(benchmark, lambda: run_batch(uv_loop, lambda: _floor_batch(floor_pair, RTT1_BATCH)),
+             RTT1_ROUNDS)
 
 
 # ====================================================================== plait
