@@ -20,7 +20,7 @@ __all__ = [
     "JuiceError",
     "PtcpEndpoint",
     "PtcpError",
-    "RawBox",
+    "ResponderTable",
     "Sntrup761KeyPair",
     "SshPacketError",
     "SshPacketLayer",
@@ -58,24 +58,43 @@ class BoxDecoder:
         ``data`` is bytes, bytearray, memoryview or any object exporting a contiguous buffer;
         it is read in place, not copied first.
         """
-    def feed_raw(
-        self, data: Buffer
-    ) -> list[tuple[bytes | None, bytes | None, bytes | None, RawBox]]:
-        """Feed bytes; return the boxes they complete as ``(answer, command, ask, box)``:
-        the values of ``_answer``, ``_command`` and ``_ask`` (or None) and the box kept as
-        its wire bytes.  Raises JuiceError as ``feed`` does (``boxes`` holds dicts).
+    def feed_amp(
+        self,
+        data: Buffer,
+        protocol: Any,
+        pending: dict[bytes, tuple[Any, Any, ArgumentSchema | None]],
+        outbox: list[Any],
+        table: ResponderTable | None,
+    ) -> int:
+        """Feed bytes to an AMP connection and handle the boxes they complete, in order.
+
+        Answers whose pending entry ``(future, command, codec)`` has a native codec resolve
+        the future; commands in ``table`` are answered into ``outbox``; everything else goes
+        to ``protocol._box_received(dict)`` (or a responder's outcome to
+        ``protocol._responder_failed`` / ``_responder_returned``).  Stops when
+        ``protocol._receiving`` turns false.  Returns how many futures got a result.
+        Raises JuiceError after the boxes before a violation were handled.
         """
     @property
     def buffered(self) -> int:
         """Bytes held of an incomplete box."""
 
 @final
-class RawBox:
-    """One received box kept as its wire bytes, for ``ArgumentSchema.decode`` to read the
-    values it needs from directly."""
+class ResponderTable:
+    """The responders ``BoxDecoder.feed_amp`` calls itself.
 
-    def to_dict(self) -> dict[bytes, bytes]:
-        """The box as ``dict[bytes, bytes]``, as ``BoxDecoder.feed`` gives it."""
+    ``entries`` are ``(command name, command, function, argument codec, answer codec or
+    None, positional)``; a function is called as ``function(protocol, *values)`` when
+    ``positional``, else as ``function(protocol, **arguments)``.
+    """
+
+    def __new__(
+        cls,
+        entries: Iterable[
+            tuple[bytes, Any, Callable[..., Any], ArgumentSchema, ArgumentSchema | None, bool]
+        ],
+    ) -> Self: ...
+    def __len__(self) -> int: ...
 
 # Mapping is invariant in its key type, so one overload per key type: a ``dict[bytes, bytes]``
 # or ``dict[str, str]`` is accepted, and the first overload gives a mixed dict literal its type.
@@ -121,7 +140,7 @@ class ArgumentSchema:
     ) -> Self: ...
     def encode(self, values: object, tag: object) -> bytes | None:
         """The wire bytes of one box (head, tag, values), or None for the Python codec."""
-    def decode(self, box: Mapping[bytes, bytes] | RawBox) -> dict[str, Any]:
+    def decode(self, box: Mapping[bytes, bytes]) -> dict[str, Any]:
         """The keyword arguments a box carries, as the Python decoder gives them."""
 
 # ---------------------------------------------------------------- DNS wire codec

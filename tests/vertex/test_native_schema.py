@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from twisted.protocols import amp as tamp
 
-from plait._native import ArgumentSchema, BoxDecoder, JuiceError, encode_box
+from plait._native import ArgumentSchema, BoxDecoder, encode_box
 from plait.vertex.juice import (
     AmpList,
     Boolean,
@@ -241,68 +241,3 @@ def test_schema_validation() -> None:
     schema = ArgumentSchema([(b"a", "a", "Integer", False)], [], None, False, fallback)
     assert schema.encode({"a": 5}, b"") == b"\x00\x01a\x00\x015\x00\x00"
     assert "a" in repr(schema)
-
-
-def test_feed_raw_gives_the_protocol_keys_and_the_box() -> None:
-    wire = encode_box({b"_command": b"One", b"_ask": b"1f", b"v": b"7"}) + encode_box(
-        {b"_answer": b"2", b"v": b"8"}
-    )
-    decoder = BoxDecoder()
-    (answer, command, ask, raw), (answer2, command2, ask2, raw2) = decoder.feed_raw(wire)
-    assert (answer, command, ask) == (None, b"One", b"1f")
-    assert raw.to_dict() == {b"_command": b"One", b"_ask": b"1f", b"v": b"7"}
-    assert (answer2, command2, ask2) == (b"2", None, None)
-    assert raw2.to_dict() == BoxDecoder().feed(wire)[1]
-    assert "RawBox" in repr(raw2)
-    cmd = command_for(Integer())
-    assert ask_codec(cmd).decode(raw) == {"v": 7, "opt": None}
-    assert answer_codec(cmd).decode(raw2) == {"v": 8}
-
-
-def test_feed_raw_in_every_chunking() -> None:
-    wire = encode_box({b"_command": b"One", b"_ask": b"1", b"v": b"x" * 300})
-    decoder = BoxDecoder()
-    got = []
-    for i in range(len(wire)):
-        got += decoder.feed_raw(memoryview(wire)[i : i + 1])
-    assert [(a, c, k, r.to_dict()) for a, c, k, r in got] == [
-        (None, b"One", b"1", {b"_command": b"One", b"_ask": b"1", b"v": b"x" * 300})
-    ]
-
-
-def test_raw_box_duplicates_last_wins_as_in_a_dict() -> None:
-    wire = b"".join(
-        len(part).to_bytes(2, "big") + part
-        for part in [b"_answer", b"1", b"v", b"3", b"_answer", b"2", b"v", b"4", b""]
-    )
-    ((answer, _, _, raw),) = BoxDecoder().feed_raw(wire)
-    assert answer == b"2"
-    assert raw.to_dict() == BoxDecoder().feed(wire)[0] == {b"_answer": b"2", b"v": b"4"}
-    assert answer_codec(command_for(Integer())).decode(raw) == {"v": 4}
-
-
-def test_raw_box_decode_errors_are_the_python_codecs() -> None:
-    cmd = command_for(Integer())
-    for box in ({b"v": b"abc"}, {}):
-        ((_, _, _, raw),) = BoxDecoder().feed_raw(encode_box(box))
-        expected = python_error(cmd, box)
-        with pytest.raises(type(expected)) as info:
-            ask_codec(cmd).decode(raw)
-        assert repr(info.value) == repr(expected)
-    ((_, _, _, raw),) = BoxDecoder().feed_raw(encode_box({b"v": b" 5"}))
-    assert ask_codec(cmd).decode(raw) == {"v": 5, "opt": None}
-    ((_, _, _, raw),) = BoxDecoder().feed_raw(encode_box({b"v": b"1e3"}))
-    assert ask_codec(command_for(Float())).decode(raw)["v"] == 1000.0
-    ((_, _, _, raw),) = BoxDecoder().feed_raw(encode_box({b"v": b"\xc3\xa9"}))
-    assert ask_codec(command_for(Unicode())).decode(raw)["v"] == "\u00e9"
-    assert ask_codec(command_for(String())).decode(raw)["v"] == b"\xc3\xa9"
-
-
-def test_feed_raw_violation_reports_completed_boxes_as_dicts() -> None:
-    good = encode_box({b"_answer": b"1", b"v": b"2"})
-    decoder = BoxDecoder()
-    with pytest.raises(JuiceError) as info:
-        decoder.feed_raw(good + b"\x01\x00" + b"k" * 256)
-    assert info.value.boxes == [{b"_answer": b"1", b"v": b"2"}]
-    with pytest.raises(JuiceError):
-        decoder.feed_raw(good)

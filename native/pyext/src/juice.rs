@@ -1,6 +1,7 @@
 //! AMP box framing: `JuiceError`, `BoxDecoder`, `encode_box`, `encode_boxes`.
 
-use plait_juice::{encode_pair, end_box, BoxRef, Decoder, Limits, WirePairs};
+use crate::amp_dispatch::{dispatch, ResponderTable, Target};
+use plait_juice::{encode_pair, end_box, BoxRef, Decoder, Limits};
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -22,7 +23,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     error_type.setattr("boxes", PyList::empty(py))?;
     m.add("JuiceError", error_type)?;
     m.add_class::<BoxDecoder>()?;
-    m.add_class::<RawBox>()?;
     m.add_function(wrap_pyfunction!(encode_box, m)?)?;
     m.add_function(wrap_pyfunction!(encode_boxes, m)?)?;
     Ok(())
@@ -178,7 +178,13 @@ pub(crate) struct BoxDecoder {
     /// Set when building the Python result failed mid-feed (boxes were lost), which leaves the
     /// decoder unusable just like a framing violation does.
     broken: Option<String>,
+    /// `feed_amp`'s copies of the boxes one feed completes, and their ranges (kept for reuse).
+    scratch: Vec<u8>,
+    bounds: Vec<(usize, usize)>,
 }
+
+/// Capacity above which `feed_amp`'s scratch buffer is freed rather than kept.
+const KEEP_SCRATCH: usize = 64 * 1024;
 
 /// Why [`BoxDecoder::feed_each`] stopped early.
 enum FeedStop<'py> {
@@ -188,7 +194,41 @@ enum FeedStop<'py> {
     Framing(String, Bound<'py, PyList>),
 }
 
+/// The bytes fed to a decoder: a `bytes` directly; any other object exporting a contiguous
+/// buffer (bytearray, memoryview, mmap, array...) read in place, as `bytes(data)` would read it.
+enum Input<'a, 'py> {
+    Bytes(&'a [u8]),
+    Buffer(SimpleBuffer<'py>),
+}
+
+impl<'a, 'py> Input<'a, 'py> {
+    fn read(data: &'a Bound<'py, PyAny>) -> PyResult<Self> {
+        Ok(match data.cast::<PyBytes>() {
+            Ok(bytes) => Input::Bytes(bytes.as_bytes()),
+            Err(_) => Input::Buffer(SimpleBuffer::get(data)?),
+        })
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Input::Bytes(bytes) => bytes,
+            Input::Buffer(buffer) => buffer.as_slice(),
+        }
+    }
+}
+
 impl BoxDecoder {
+    /// Raises the JuiceError of a decoder left unusable by a failed conversion.
+    fn check_usable(&self, py: Python<'_>) -> PyResult<()> {
+        match &self.broken {
+            Some(reason) => {
+                let message = format!("decoder is unusable after an earlier error: {reason}");
+                Err(juice_error(py, message, None))
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Decodes `data`, turning each completed box into a Python object with `convert`.
     fn feed_each<'py, T, F>(
         &mut self,
@@ -200,19 +240,9 @@ impl BoxDecoder {
         T: IntoPyObject<'py>,
         F: FnMut(Python<'py>, &mut KeyCache, BoxRef<'_>) -> PyResult<T>,
     {
-        if let Some(reason) = &self.broken {
-            let message = format!("decoder is unusable after an earlier error: {reason}");
-            return Err(juice_error(py, message, None));
-        }
-        // bytes directly; any other object exporting a contiguous buffer (bytearray,
-        // memoryview, mmap, array...) is read in place, as `bytes(data)` would read it.
-        let buffer;
-        let slice = if let Ok(bytes) = data.cast::<PyBytes>() {
-            bytes.as_bytes()
-        } else {
-            buffer = SimpleBuffer::get(data)?;
-            buffer.as_slice()
-        };
+        self.check_usable(py)?;
+        let input = Input::read(data)?;
+        let slice = input.as_slice();
         let entries = PyList::empty(py);
         let mut failure: Option<PyErr> = None;
         let keys = &mut self.keys;
@@ -233,74 +263,6 @@ impl BoxDecoder {
             Err(violation) => Err(FeedStop::Framing(violation.to_string(), entries)),
         })
     }
-}
-
-/// One received box kept as its wire bytes, for codecs that read the values they need
-/// straight from them (``ArgumentSchema.decode``) instead of from a dict of bytes.
-#[pyclass(module = "plait._native", frozen)]
-pub(crate) struct RawBox {
-    /// The box as it was on the wire, terminator included.
-    pub(crate) wire: Vec<u8>,
-}
-
-impl RawBox {
-    /// The box as a new `dict[bytes, bytes]` (a later duplicate key wins).
-    pub(crate) fn dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        for (key, value) in WirePairs::new(&self.wire) {
-            dict.set_item(new_bytes(py, key)?, new_bytes(py, value)?)?;
-        }
-        Ok(dict)
-    }
-}
-
-#[pymethods]
-impl RawBox {
-    /// The box as ``dict[bytes, bytes]``, as ``BoxDecoder.feed`` gives it.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        self.dict(py)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("<RawBox {}>", self.dict(py)?.repr()?))
-    }
-}
-
-/// The `(_answer, _command, _ask, RawBox)` entry for one box; the last of a repeated key wins.
-fn raw_entry<'py>(
-    py: Python<'py>,
-    keys: &mut KeyCache,
-    decoded: BoxRef<'_>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let (mut answer, mut command, mut ask) = (None, None, None);
-    for (key, value) in decoded {
-        match key {
-            b"_answer" => answer = Some(value),
-            b"_command" => command = Some(value),
-            b"_ask" => ask = Some(value),
-            _ => {}
-        }
-    }
-    let none = || py.None().into_bound(py);
-    let answer = match answer {
-        Some(v) => new_bytes(py, v)?,
-        None => none(),
-    };
-    let command = match command {
-        Some(v) => keys.get(py, v)?, // command names repeat: cached like keys
-        None => none(),
-    };
-    let ask = match ask {
-        Some(v) => new_bytes(py, v)?,
-        None => none(),
-    };
-    let raw = Bound::new(
-        py,
-        RawBox {
-            wire: decoded.wire_bytes().to_vec(),
-        },
-    )?;
-    PyTuple::new(py, [answer, command, ask, raw.into_any()])
 }
 
 /// Converts a limit argument, rejecting negatives with ValueError.
@@ -324,6 +286,8 @@ impl BoxDecoder {
             decoder: Decoder::new(limits),
             keys: KeyCache::new(),
             broken: None,
+            scratch: Vec::new(),
+            bounds: Vec::new(),
         })
     }
 
@@ -344,26 +308,58 @@ impl BoxDecoder {
         }
     }
 
-    /// Feeds bytes; returns the boxes they complete as ``(answer, command, ask, RawBox)``:
-    /// the values of ``_answer``, ``_command`` and ``_ask`` (or None) and the box itself.
+    /// Feeds bytes to an AMP connection: ``protocol``, with its ``pending`` calls, its
+    /// ``outbox`` and its ``table`` of native responders (or None).
     ///
-    /// Raises JuiceError as ``feed`` does, with the completed boxes as dicts in ``boxes``.
-    fn feed_raw<'py>(
-        &mut self,
-        py: Python<'py>,
+    /// The boxes completed are handled in order (see ``amp_dispatch.rs``): answers resolve
+    /// their futures, commands in the table are answered into ``outbox``, and everything
+    /// else goes to ``protocol._box_received`` as a dict. Returns how many futures got a
+    /// result. Stops early when ``protocol._receiving`` turns false. A framing violation
+    /// raises JuiceError after the boxes before it were handled, and on every later call.
+    #[pyo3(signature = (data, protocol, pending, outbox, table))]
+    fn feed_amp<'py>(
+        slf: &Bound<'py, Self>,
         data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        match self.feed_each(py, data, raw_entry)? {
-            Ok(entries) => Ok(entries),
-            Err(FeedStop::Convert(err)) => Err(err),
-            Err(FeedStop::Framing(violation, boxes)) => {
-                let dicts = PyList::empty(py);
-                for entry in boxes.iter() {
-                    let raw = entry.cast::<PyTuple>()?.get_item(3)?;
-                    dicts.append(raw.cast::<RawBox>()?.get().dict(py)?)?;
-                }
-                Err(juice_error(py, violation, Some(dicts)))
+        protocol: &Bound<'py, PyAny>,
+        pending: &Bound<'py, PyDict>,
+        outbox: &Bound<'py, PyList>,
+        table: Option<&Bound<'py, ResponderTable>>,
+    ) -> PyResult<usize> {
+        let py = slf.py();
+        // Framing first, with the decoder borrowed; the boxes are copied out so that the
+        // Python code dispatch runs (responders) finds the decoder free.
+        let (scratch, bounds, violation) = {
+            let mut this = slf.try_borrow_mut()?;
+            this.check_usable(py)?;
+            let mut scratch = std::mem::take(&mut this.scratch);
+            let mut bounds = std::mem::take(&mut this.bounds);
+            scratch.clear();
+            bounds.clear();
+            let input = Input::read(data)?;
+            let result = this.decoder.feed_with(input.as_slice(), |decoded| {
+                let start = scratch.len();
+                scratch.extend_from_slice(decoded.wire_bytes());
+                bounds.push((start, scratch.len()));
+            });
+            (scratch, bounds, result.err())
+        };
+        let target = Target {
+            protocol,
+            pending,
+            outbox,
+            table,
+        };
+        let resolved = dispatch(py, &target, &scratch, &bounds);
+        if let Ok(mut this) = slf.try_borrow_mut() {
+            if scratch.capacity() <= KEEP_SCRATCH {
+                this.scratch = scratch;
             }
+            this.bounds = bounds;
+        }
+        let resolved = resolved?;
+        match violation {
+            Some(violation) => Err(juice_error(py, violation.to_string(), None)),
+            None => Ok(resolved),
         }
     }
 

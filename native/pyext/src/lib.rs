@@ -3,6 +3,7 @@
 //! Only conversions between Python objects and the cores' Rust types live here.
 use pyo3::prelude::*;
 
+mod amp_dispatch;
 mod dns;
 mod dns_catalog;
 mod juice;
@@ -17,6 +18,7 @@ mod udp_pump;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     juice::register(m)?;
+    amp_dispatch::register(m)?;
     schema::register(m)?;
     dns::register(m)?;
     dns_catalog::register(m)?;

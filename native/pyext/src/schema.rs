@@ -5,7 +5,7 @@
 //! sends the caller back to the Python codec: `encode` returns None, and `decode` calls
 //! the Python decoder it was built with, so errors and their messages stay the same.
 
-use crate::juice::{new_bytes, RawBox};
+use crate::juice::new_bytes;
 use plait_juice::{
     bool_bytes, encode_pair, end_box, int_text, last_value, parse_bool, parse_int, ArgKind, Field,
     Schema, INT_TEXT_LEN,
@@ -13,7 +13,7 @@ use plait_juice::{
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use std::os::raw::c_char;
 
 /// Registers the class on the module.
@@ -40,6 +40,8 @@ pub(crate) struct ArgumentSchema {
     keys: Vec<Py<PyBytes>>,
     /// Each field's Python keyword, interned.
     names: Vec<Py<PyString>>,
+    /// The same keywords as a tuple, for the AMP dispatcher.
+    kwnames: Py<PyTuple>,
     /// Field indexes: the required ones, then the optional ones (the box order).
     order: Vec<usize>,
     strict: bool,
@@ -48,7 +50,7 @@ pub(crate) struct ArgumentSchema {
 
 /// `dict.get(key)` without raising for a missing key.
 #[inline]
-fn dict_get<'py>(
+pub(crate) fn dict_get<'py>(
     dict: &Bound<'py, PyDict>,
     key: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
@@ -280,8 +282,11 @@ impl ArgumentSchema {
     }
 }
 
+/// What the AMP dispatcher (`crate::amp_dispatch`) uses.
 impl ArgumentSchema {
-    fn decode_raw<'py>(
+    /// Decodes a box's wire bytes into a dict of the values, or None when the Python
+    /// decoder must do it.
+    pub(crate) fn decode_wire<'py>(
         &self,
         py: Python<'py>,
         wire: &[u8],
@@ -299,6 +304,59 @@ impl ArgumentSchema {
             result.set_item(name.bind(py), value)?;
         }
         Ok(Some(result))
+    }
+
+    /// Decodes a box's wire bytes into the values in declaration order (None for an absent
+    /// optional one), or None when the Python decoder must do it.
+    pub(crate) fn decode_values<'py>(
+        &self,
+        py: Python<'py>,
+        wire: &[u8],
+    ) -> PyResult<Option<Vec<Bound<'py, PyAny>>>> {
+        let fields = self.schema.fields();
+        let mut values = Vec::with_capacity(fields.len());
+        for field in fields {
+            values.push(match last_value(wire, &field.key) {
+                Some(data) => match decode_value(py, field.kind, data, None)? {
+                    Some(value) => value,
+                    None => return Ok(None),
+                },
+                None if field.optional => py.None().into_bound(py),
+                None => return Ok(None),
+            });
+        }
+        Ok(Some(values))
+    }
+
+    /// The keywords of [`ArgumentSchema::decode_values`]'s values, in their order.
+    pub(crate) fn names<'py>(&self, py: Python<'py>) -> &Bound<'py, PyTuple> {
+        self.kwnames.bind(py)
+    }
+
+    /// One box's wire bytes as a new `bytes`, or None when the Python codec must do it.
+    pub(crate) fn encode_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        values: &Bound<'py, PyDict>,
+        tag: &[u8],
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let encode = |out: &mut Vec<u8>| match self.encode_into(out, values, tag)? {
+            Step::Done(()) => Ok(Some(new_bytes(py, out)?)),
+            Step::Fallback => Ok(None),
+        };
+        // One buffer per thread, reused; a nested call (a dict key's __eq__ calling back in)
+        // gets its own.
+        OUT.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut out) => {
+                out.clear();
+                let result = encode(&mut out);
+                if out.capacity() > 1 << 16 {
+                    *out = Vec::new(); // do not keep a big value's buffer around
+                }
+                result
+            }
+            Err(_) => encode(&mut Vec::new()),
+        })
     }
 }
 
@@ -347,10 +405,12 @@ impl ArgumentSchema {
             .filter(|&i| !fields[i].optional)
             .chain((0..fields.len()).filter(|&i| fields[i].optional))
             .collect();
+        let kwnames = PyTuple::new(py, &names)?.unbind();
         Ok(ArgumentSchema {
             schema,
             keys,
             names,
+            kwnames,
             order,
             strict,
             fallback,
@@ -369,39 +429,16 @@ impl ArgumentSchema {
         else {
             return Ok(None);
         };
-        let encode = |out: &mut Vec<u8>| match self.encode_into(out, values, tag.as_bytes())? {
-            Step::Done(()) => Ok(Some(new_bytes(py, out)?)),
-            Step::Fallback => Ok(None),
-        };
-        // One buffer per thread, reused; a nested call (a dict key's __eq__ calling back in)
-        // gets its own.
-        OUT.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut out) => {
-                out.clear();
-                let result = encode(&mut out);
-                if out.capacity() > 1 << 16 {
-                    *out = Vec::new(); // do not keep a big value's buffer around
-                }
-                result
-            }
-            Err(_) => encode(&mut Vec::new()),
-        })
+        self.encode_bytes(py, values, tag.as_bytes())
     }
 
-    /// Decodes a box (a dict, or a RawBox) into the keyword arguments, as the Python
-    /// decoder would (which it calls for anything it does not handle, so errors are the
-    /// Python codec's).
+    /// Decodes a box (a dict) into the keyword arguments, as the Python decoder would
+    /// (which it calls for anything it does not handle, so errors are the Python codec's).
     fn decode<'py>(
         &self,
         py: Python<'py>,
         r#box: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        if let Ok(raw) = r#box.cast_exact::<RawBox>() {
-            if let Some(result) = self.decode_raw(py, &raw.get().wire)? {
-                return Ok(result.into_any());
-            }
-            return self.fallback.bind(py).call1((raw.get().dict(py)?,));
-        }
         if let Ok(dict) = r#box.cast_exact::<PyDict>() {
             if let Some(result) = self.decode_fast(dict)? {
                 return Ok(result.into_any());

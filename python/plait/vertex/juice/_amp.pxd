@@ -11,7 +11,11 @@ cdef class AmpCore(StreamCore):
     cdef public bint _amp_ready
     cdef public object _tls_hold
     cdef public object _tls_inbox
+    cdef public object _table
+    cdef public object _feed
+    cdef public object _create_future
     cdef object _flush_callback
 
     cdef _schedule_flush(self)
+    cdef _send_now(self, box)
     cdef _flush_out(self)

@@ -7,11 +7,12 @@ again to resolve the caller's future: those are here, with the state they touch 
 fields.  Everything else (errors, StartTLS, async responders, the slow paths) stays in
 Python, in ``protocol.py``.
 
-Boxes arrive from ``BoxDecoder.feed_raw`` as ``(_answer, _command, _ask, RawBox)``; the
-outbox holds wire bytes from the native codecs, or dicts from the Python paths.
+What arrives goes to ``BoxDecoder.feed_amp``, which handles the boxes in order in one
+native call (answers, and commands whose responders are in ``_table``) and hands the rest
+to ``_box_received``.  A pending call is ``(future, command, native response codec or
+None)``; the outbox holds wire bytes from the native codecs, or dicts from the Python paths.
 """
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.object cimport PyObject_Call
 
 from plait._native import JuiceError, encode_box, encode_boxes
 
@@ -39,6 +40,9 @@ cdef class AmpCore(StreamCore):
     def __cinit__(self, *args, **kwargs):
         self._pending = {}
         self._outbox = []
+        self._table = None
+        self._feed = None
+        self._create_future = None
 
     cdef _schedule_flush(self):
         self._flush_pending = True
@@ -76,19 +80,23 @@ cdef class AmpCore(StreamCore):
                 box = command._encode_ask(kwargs, tag)
             except KeyError:
                 box = command.make_ask(kwargs, tag)  # raises the clear error
-        future = self._loop.create_future()
+        create_future = self._create_future
+        if create_future is None or self._loop is None:
+            future = self._loop.create_future()
+        else:
+            future = create_future()
         cdef dict pending = self._pending
         cdef bint idle = not pending
-        pending[tag] = (future, command)
-        self._outbox.append(box)
+        pending[tag] = (future, command, hot[2])
         if not self._flush_pending:
-            if idle and not self._in_read:
+            if idle and not self._in_read and not self._outbox:
                 # Nothing else in flight: a lone call (the request/response pattern)
                 # goes out now, without a loop callback; calls made behind it in this
                 # iteration are coalesced by the flush scheduled then.
-                self._flush_out()
-            else:
-                self._schedule_flush()
+                self._send_now(box)
+                return future
+            self._schedule_flush()
+        self._outbox.append(box)
         return future
 
     # -- sending ---------------------------------------------------------------------------
@@ -97,6 +105,21 @@ cdef class AmpCore(StreamCore):
         """Encode the queued boxes with one native call and write them at once."""
         self._flush_out()
 
+    cdef _send_now(self, box):
+        """One box, alone, to the transport (what ``_flush_out`` does for a list of one)."""
+        if type(box) is not bytes:
+            self._outbox.append(box)
+            self._flush_out()
+            return
+        if self._tls_hold is not None:
+            self._tls_hold.append(box)
+        elif self._buffered and not self._tls_switching:
+            # Whatever went through StreamProtocol.write goes first, in the same write.
+            self._outbox.append(box)
+            self._flush_out()
+        else:
+            self._transport_write(box)
+
     cdef _flush_out(self):
         self._flush_pending = False
         cdef list out = self._outbox
@@ -104,19 +127,24 @@ cdef class AmpCore(StreamCore):
             return
         # Natively encoded boxes are bytes already; the Python paths queue dicts.
         cdef Py_ssize_t encoded = 0
-        for item in out:
-            if type(item) is bytes:
-                encoded += 1
-        try:
-            if encoded == len(out):
-                data = b"".join(out)
-            elif encoded == 0:
-                data = encode_boxes(out)
-            else:
-                data = b"".join([b if type(b) is bytes else encode_box(b) for b in out])
-        except JuiceError:
-            data = self._encode_one_by_one(out)
-        del out[:]  # in place: the receive loop holds this list
+        cdef Py_ssize_t n = len(out)
+        data = out[0]
+        if n == 1 and type(data) is bytes:  # one answer, one call: the common case
+            out.clear()  # in place: the receive path holds this list
+        else:
+            for item in out:
+                if type(item) is bytes:
+                    encoded += 1
+            try:
+                if encoded == n:
+                    data = b"".join(out)
+                elif encoded == 0:
+                    data = encode_boxes(out)
+                else:
+                    data = b"".join([b if type(b) is bytes else encode_box(b) for b in out])
+            except JuiceError:
+                data = self._encode_one_by_one(out)
+            out.clear()
         hold = self._tls_hold
         if hold is not None:
             hold.append(data)
@@ -136,10 +164,7 @@ cdef class AmpCore(StreamCore):
 
     def stream_received(self, data):
         cdef bint scheduled
-        cdef list out
-        cdef dict pending, responders
-        cdef tuple entry, item, hot
-        cdef bint resolved = False
+        cdef Py_ssize_t resolved = 0
         if not self._receiving:
             return
         if self._tls_inbox is not None:
@@ -147,89 +172,17 @@ cdef class AmpCore(StreamCore):
             # self.transport is the TLS transport, so responders see the right one.
             self._tls_inbox.append(bytes(data))
             return
-        try:
-            boxes = self._decoder.feed_raw(data)
-        except JuiceError as exc:
-            for done in exc.boxes:
-                if not self._receiving:
-                    return
-                self._box_received(done)
-            self._protocol_violation(ProtocolError(f"bad framing from the peer: {exc}"))
-            return
-        # The hot loop: answers to our calls, and commands with plain (sync) responders.
         # What this chunk produces is written at its end, in one write.
         scheduled = self._flush_pending
-        out = self._outbox
-        pending = self._pending
-        responders = self._responders if self._plain_locator else None
         self._flush_pending = True
         try:
-            for item in boxes:  # (_answer, _command, _ask, RawBox)
-                if not self._receiving:
-                    break
-                tag = item[0]
-                box = item[3]
-                if tag is not None:
-                    entry = pending.pop(tag, None)
-                    if entry is None:
-                        self._protocol_violation(
-                            ProtocolError(f"answer for unknown tag {tag!r}"))
-                        break
-                    future, command = entry
-                    if future.done():  # the caller cancelled
-                        continue
-                    hot = command._amp_hot
-                    try:
-                        if not hot[6]:  # the Python codec reads dicts
-                            box = box.to_dict()
-                        result = hot[4](box)
-                    except Exception as exc:  # any failure is reported to the peer
-                        err = ProtocolError(f"bad answer to {command.command_name!r}: {exc!r}")
-                        future.set_exception(err)
-                        self._protocol_violation(err)
-                        break
-                    future.set_result(result)
-                    resolved = True
-                    continue
-                name = item[1]
-                responder = (
-                    None if responders is None or name is None else responders.get(name)
-                )
-                if responder is None or responder[2]:
-                    self._box_received(box.to_dict())
-                    continue
-                command, func, _ = responder
-                hot = command._amp_hot
-                try:
-                    if not hot[5]:  # the Python codec reads dicts
-                        box = box.to_dict()
-                    kwargs = hot[3](box)
-                except Exception:  # the general path reports it
-                    self._box_received(item[3].to_dict())
-                    continue
-                ask = item[2]
-                try:
-                    if type(kwargs) is dict:  # as func(self, **kwargs), without a copy
-                        result = PyObject_Call(func, (self,), kwargs)
-                    else:
-                        result = func(self, **kwargs)
-                except Exception as exc:  # any failure is reported to the peer
-                    self._responder_failed(command, ask, exc)
-                    continue
-                if ask is not None and type(result) is dict:
-                    try:
-                        encode = hot[2]
-                        encoded = None if encode is None else encode(result, ask)
-                        if encoded is None:
-                            encoded = command._encode_answer(result, ask)
-                        out.append(encoded)
-                    except Exception:  # the general path reports it
-                        self._responder_returned(command, ask, result)
-                    continue
-                self._responder_returned(command, ask, result)
+            resolved = self._feed(data, self, self._pending, self._outbox, self._table)
+        except JuiceError as exc:
+            if self._receiving:
+                self._protocol_violation(ProtocolError(f"bad framing from the peer: {exc}"))
         finally:
             self._flush_out()
-            if resolved and not scheduled and pending and self._loop is not None:
+            if resolved and not scheduled and self._pending and self._loop is not None:
                 # The callers resume in the next loop iteration, and their calls often
                 # send the next command at once: have a flush already queued behind them,
                 # so they go out in that same iteration rather than one later. (With

@@ -101,9 +101,8 @@ class Command:
     #: wire bytes of an ask (or answer) box, or None for the Python path.
     _native_ask: ClassVar[ArgumentSchema | None]
     _native_answer: ClassVar[ArgumentSchema | None]
-    #: What AMP's compiled hot path reads, in one lookup: (plain asked call, native ask
-    #: encoder, native answer encoder, argument decoder, response decoder, whether the
-    #: argument and response decoders read RawBox).
+    #: What AMP's compiled call path reads, in one lookup: (plain asked call, native ask
+    #: encoder, native response codec).
     _amp_hot: ClassVar[tuple[Any, ...]]
     decode_arguments: ClassVar[Decoder]
     decode_response: ClassVar[Decoder]
@@ -149,11 +148,7 @@ class Command:
         cls._amp_hot = (
             bool(cls.requires_answer and not cls.switches_tls),
             None if ask is None else ask.encode,
-            None if answer is None else answer.encode,
-            cls.decode_arguments,
-            cls.decode_response,
-            ask is not None,
-            answer is not None,
+            answer,
         )
 
         errors: dict[type[BaseException], bytes] = {}

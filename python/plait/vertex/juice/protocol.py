@@ -22,7 +22,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, ClassVar
 
-from plait._native import BoxDecoder, JuiceError, encode_box
+from plait._native import BoxDecoder, JuiceError, ResponderTable, encode_box
 from plait.core.transport import StreamProtocol
 
 from ._amp import AmpCore
@@ -52,6 +52,9 @@ from .starttls import RESPONDER_OPTIONS, StartTLS, TLSOptions, strip_options
 log = logging.getLogger("plait.vertex.juice")
 
 Responder = Callable[..., Any]
+#: A call awaiting its answer: its future, its command and the command's native response
+#: codec (None when the Python codec decodes it).
+Pending = tuple["asyncio.Future[dict[str, Any]]", type[Command], Any]
 #: A located responder: its command, the function (called with the protocol first) and
 #: whether it needs a task (a coroutine function, or StartTLS).
 ResponderEntry = tuple[type[Command], Responder, bool]
@@ -76,6 +79,9 @@ class AMP(AmpCore, StreamProtocol):
 
     _responders: ClassVar[dict[bytes, ResponderEntry]] = {}
     _plain_locator: ClassVar[bool] = True
+    #: The responders the native receive path calls itself (None: all go through
+    #: ``locate_responder``).
+    _responder_table: ClassVar[ResponderTable | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -93,11 +99,15 @@ class AMP(AmpCore, StreamProtocol):
                     table[command.command_name] = (command, func, slow)
         cls._responders = table
         cls._plain_locator = cls.locate_responder is AMP.locate_responder
+        cls._responder_table = _native_table(table) if cls._plain_locator else None
 
     def __init__(self) -> None:
         self._amp_ready = True
         self._decoder = BoxDecoder(self.max_box_size, self.max_keys)
-        self._pending: dict[bytes, tuple[asyncio.Future[Answer], type[Command]]] = {}
+        self._feed = self._decoder.feed_amp
+        self._table = self._responder_table
+        # tag -> (future, command, native response codec or None)
+        self._pending: dict[bytes, Pending] = {}
         self._counter = 0
         self._receiving = True
         self._violation: ProtocolError | None = None
@@ -119,6 +129,7 @@ class AMP(AmpCore, StreamProtocol):
         if not self._amp_ready:  # a subclass __init__ that did not call ours
             AMP.__init__(self)
         super().connection_made(transport)
+        self._create_future = self._loop.create_future  # type: ignore[union-attr]
 
     # -- public API ------------------------------------------------------------------------
 
@@ -157,7 +168,7 @@ class AMP(AmpCore, StreamProtocol):
         tag = b"%x" % self._counter
         box = command.make_ask(kwargs, tag)
         future: asyncio.Future[Answer] = self._loop.create_future()  # type: ignore[union-attr]
-        self._pending[tag] = (future, command)
+        self._pending[tag] = (future, command, command._native_answer)
         self._queue(box)
         return future
 
@@ -256,7 +267,7 @@ class AMP(AmpCore, StreamProtocol):
                 entry[0].set_exception(err)
             self._protocol_violation(err)
             return
-        future, command = entry
+        future, command, _ = entry
         description = box.get(ERROR_DESCRIPTION, b"").decode("utf-8", "replace")
         exc: BaseException | None
         if code == UNHANDLED_ERROR_CODE:
@@ -462,7 +473,7 @@ class AMP(AmpCore, StreamProtocol):
         self._ended_exc = exc
         self._outbox.clear()
         pending, self._pending = self._pending, {}
-        for future, _ in pending.values():
+        for future, _, _ in pending.values():
             if not future.done():
                 future.set_exception(self._lost_error())
         if self._ended is not None and not self._ended.done():
@@ -472,10 +483,41 @@ class AMP(AmpCore, StreamProtocol):
         return f"<{type(self).__name__} peer={self.peer!r} outstanding={len(self._pending)}>"
 
 
+def _positional(func: Responder, command: type[Command]) -> bool:
+    """Whether ``func(protocol, *values)`` means ``func(protocol, **arguments)``: its
+    parameters after the first are the command's arguments, in order (then only ones with
+    defaults).  Wrappers are judged by their own signature, not the wrapped one's."""
+    try:
+        parameters = list(inspect.signature(func, follow_wrapped=False).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    names = [field.python for field in command.argument_schema.fields]
+    if len(parameters) < len(names) + 1:
+        return False
+    for parameter, name in zip(parameters[1:], names):
+        if parameter.kind is not parameter.POSITIONAL_OR_KEYWORD or parameter.name != name:
+            return False
+    return all(
+        p.kind is p.VAR_KEYWORD or p.default is not p.empty
+        for p in parameters[len(names) + 1:]
+    )
+
+
+def _native_table(responders: Mapping[bytes, ResponderEntry]) -> ResponderTable:
+    """The plain responders whose arguments decode natively, for ``BoxDecoder.feed_amp``."""
+    return ResponderTable([
+        (name, command, func, command._native_ask, command._native_answer,
+         _positional(func, command))
+        for name, (command, func, slow) in responders.items()
+        if not slow and command._native_ask is not None
+    ])
+
+
 # Register the default StartTLS responder on the base class itself (``__init_subclass__``
 # only runs for subclasses).
 AMP._responders = {
     StartTLS.command_name: (StartTLS, AMP.__dict__["_default_start_tls"], True)
 }
+AMP._responder_table = _native_table(AMP._responders)
 
 __all__ = ["AMP", "Answer", "ResponderEntry"]
