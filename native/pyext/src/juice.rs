@@ -120,54 +120,49 @@ fn box_to_dict<'py>(
     Ok(dict)
 }
 
-/// A contiguous byte view of an object exporting the buffer protocol (`PyBUF_SIMPLE`),
-/// released on drop.
-struct SimpleBuffer<'py> {
-    view: Box<ffi::Py_buffer>,
-    /// Ties the view to the GIL-holding lifetime it was obtained under.
-    _py: Python<'py>,
-}
+/// Releases a buffer view on drop (the view stays where `PyObject_GetBuffer` filled it).
+struct ReleaseView<'v>(&'v mut ffi::Py_buffer);
 
-impl<'py> SimpleBuffer<'py> {
-    fn get(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let mut view = Box::new(std::mem::MaybeUninit::<ffi::Py_buffer>::uninit());
-        // SAFETY: `obj` is a valid object and `view` points at writable memory for one
-        // Py_buffer; PyBUF_SIMPLE asks for contiguous, unformatted bytes, and the exporter
-        // raises (BufferError/TypeError) rather than hand out anything else.
-        if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) }
-            != 0
-        {
-            return Err(PyErr::fetch(obj.py()));
-        }
-        // SAFETY: PyObject_GetBuffer succeeded, so it filled in the whole struct.
-        let view = unsafe { Box::from_raw(Box::into_raw(view).cast::<ffi::Py_buffer>()) };
-        Ok(SimpleBuffer {
-            view,
-            _py: obj.py(),
-        })
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        let len = usize::try_from(self.view.len).unwrap_or(0);
-        if self.view.buf.is_null() || len == 0 {
-            return &[];
-        }
-        // SAFETY: a PyBUF_SIMPLE view is `len` contiguous initialised bytes at `buf`, valid
-        // (and, for bytearray, unresizable) until the view is released in `drop`, which the
-        // borrow of `self` outlives. While the slice is alive only our own code runs; the one
-        // way Python code could write to a mutable buffer meanwhile is a finalizer run by a
-        // garbage collection during an allocation, and then the decoder merely sees other
-        // bytes: every access it makes is bounds-checked against lengths it has recorded.
-        unsafe { std::slice::from_raw_parts(self.view.buf.cast::<u8>().cast_const(), len) }
-    }
-}
-
-impl Drop for SimpleBuffer<'_> {
+impl Drop for ReleaseView<'_> {
     fn drop(&mut self) {
         // SAFETY: the view was filled by a successful PyObject_GetBuffer and is released once;
-        // the GIL is held for 'py.
-        unsafe { ffi::PyBuffer_Release(&mut *self.view) };
+        // the GIL is held by the caller of `with_bytes`.
+        unsafe { ffi::PyBuffer_Release(self.0) };
     }
+}
+
+/// Calls `f` with the bytes fed to a decoder: a `bytes` directly; any other object exporting
+/// a contiguous buffer (bytearray, memoryview, mmap, array...) read in place, as
+/// `bytes(data)` would read it, through a view held on the stack for the call.
+fn with_bytes<R>(data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        return Ok(f(bytes.as_bytes()));
+    }
+    let mut slot = std::mem::MaybeUninit::<ffi::Py_buffer>::uninit();
+    // SAFETY: `data` is a valid object and `slot` is writable memory for one Py_buffer;
+    // PyBUF_SIMPLE asks for contiguous, unformatted bytes, and the exporter raises
+    // (BufferError/TypeError) rather than hand out anything else.
+    if unsafe { ffi::PyObject_GetBuffer(data.as_ptr(), slot.as_mut_ptr(), ffi::PyBUF_SIMPLE) } != 0
+    {
+        return Err(PyErr::fetch(data.py()));
+    }
+    // SAFETY: PyObject_GetBuffer succeeded, so it filled in the whole struct.
+    let view = ReleaseView(unsafe { slot.assume_init_mut() });
+    let len = usize::try_from(view.0.len).unwrap_or(0);
+    let slice = if view.0.buf.is_null() || len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: a PyBUF_SIMPLE view is `len` contiguous initialised bytes at `buf`, valid
+        // (and, for bytearray, unresizable) until the view is released when `view` drops,
+        // after `f` returns. While the slice is alive only our own code runs; the one way
+        // Python code could write to a mutable buffer meanwhile is a finalizer run by a
+        // garbage collection during an allocation, and then the decoder merely sees other
+        // bytes: every access it makes is bounds-checked against lengths it has recorded.
+        unsafe { std::slice::from_raw_parts(view.0.buf.cast::<u8>().cast_const(), len) }
+    };
+    let result = f(slice);
+    drop(view);
+    Ok(result)
 }
 
 /// An incremental AMP box decoder: feed it bytes in any chunking, get complete boxes.
@@ -194,29 +189,6 @@ enum FeedStop<'py> {
     Framing(String, Bound<'py, PyList>),
 }
 
-/// The bytes fed to a decoder: a `bytes` directly; any other object exporting a contiguous
-/// buffer (bytearray, memoryview, mmap, array...) read in place, as `bytes(data)` would read it.
-enum Input<'a, 'py> {
-    Bytes(&'a [u8]),
-    Buffer(SimpleBuffer<'py>),
-}
-
-impl<'a, 'py> Input<'a, 'py> {
-    fn read(data: &'a Bound<'py, PyAny>) -> PyResult<Self> {
-        Ok(match data.cast::<PyBytes>() {
-            Ok(bytes) => Input::Bytes(bytes.as_bytes()),
-            Err(_) => Input::Buffer(SimpleBuffer::get(data)?),
-        })
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            Input::Bytes(bytes) => bytes,
-            Input::Buffer(buffer) => buffer.as_slice(),
-        }
-    }
-}
-
 impl BoxDecoder {
     /// Raises the JuiceError of a decoder left unusable by a failed conversion.
     fn check_usable(&self, py: Python<'_>) -> PyResult<()> {
@@ -241,19 +213,20 @@ impl BoxDecoder {
         F: FnMut(Python<'py>, &mut KeyCache, BoxRef<'_>) -> PyResult<T>,
     {
         self.check_usable(py)?;
-        let input = Input::read(data)?;
-        let slice = input.as_slice();
         let entries = PyList::empty(py);
         let mut failure: Option<PyErr> = None;
         let keys = &mut self.keys;
-        let result = self.decoder.feed_with(slice, |decoded| {
-            if failure.is_some() {
-                return;
-            }
-            if let Err(err) = convert(py, keys, decoded).and_then(|e| entries.append(e)) {
-                failure = Some(err);
-            }
-        });
+        let decoder = &mut self.decoder;
+        let result = with_bytes(data, |slice| {
+            decoder.feed_with(slice, |decoded| {
+                if failure.is_some() {
+                    return;
+                }
+                if let Err(err) = convert(py, keys, decoded).and_then(|e| entries.append(e)) {
+                    failure = Some(err);
+                }
+            })
+        })?;
         if let Some(err) = failure {
             self.broken = Some(err.to_string());
             return Ok(Err(FeedStop::Convert(err)));
@@ -335,12 +308,14 @@ impl BoxDecoder {
             let mut bounds = std::mem::take(&mut this.bounds);
             scratch.clear();
             bounds.clear();
-            let input = Input::read(data)?;
-            let result = this.decoder.feed_with(input.as_slice(), |decoded| {
-                let start = scratch.len();
-                scratch.extend_from_slice(decoded.wire_bytes());
-                bounds.push((start, scratch.len()));
-            });
+            let decoder = &mut this.decoder;
+            let result = with_bytes(data, |slice| {
+                decoder.feed_with(slice, |decoded| {
+                    let start = scratch.len();
+                    scratch.extend_from_slice(decoded.wire_bytes());
+                    bounds.push((start, scratch.len()));
+                })
+            })?;
             (scratch, bounds, result.err())
         };
         let target = Target {

@@ -16,6 +16,7 @@ cdef class StreamCore:
     cdef Py_ssize_t _buffered
     cdef Py_ssize_t _coalesce_limit
 
+    cdef _deliver(self, view)
     cdef _flush_now(self)
     cdef _transport_write(self, data)
     cpdef write(self, data)

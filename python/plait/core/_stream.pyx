@@ -54,11 +54,15 @@ cdef class StreamCore:
             self._last_n = nbytes
         self._in_read = True
         try:
-            self._on_data(view)
+            self._deliver(view)
         finally:
             self._in_read = False
         if self._buffered and not self._tls_switching:
             self._flush_now()
+
+    cdef _deliver(self, view):
+        """Hand a read to ``stream_received`` (a compiled subclass may call itself directly)."""
+        self._on_data(view)
 
     # ------------------------------------------------------------ writing
 

@@ -15,7 +15,9 @@ cdef class AmpCore(StreamCore):
     cdef public object _feed
     cdef public object _create_future
     cdef object _flush_callback
+    cdef public bint _direct_receive
 
     cdef _schedule_flush(self)
+    cdef _receive(self, data)
     cdef _send_now(self, box)
     cdef _flush_out(self)

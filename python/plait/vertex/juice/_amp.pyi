@@ -22,6 +22,7 @@ class AmpCore(StreamCore):
     _table: ResponderTable | None
     _feed: Callable[..., int]
     _create_future: Callable[[], asyncio.Future[Any]] | None
+    _direct_receive: bool
     def call_remote(
         self, command: type[Command], /, **kwargs: Any
     ) -> asyncio.Future[dict[str, Any]] | None: ...

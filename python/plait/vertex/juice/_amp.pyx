@@ -162,7 +162,16 @@ cdef class AmpCore(StreamCore):
 
     # -- receiving -------------------------------------------------------------------------
 
+    cdef _deliver(self, view):
+        if self._direct_receive:
+            self._receive(view)
+        else:  # a subclass overrides stream_received
+            self._on_data(view)
+
     def stream_received(self, data):
+        self._receive(data)
+
+    cdef _receive(self, data):
         cdef bint scheduled
         cdef Py_ssize_t resolved = 0
         if not self._receiving:

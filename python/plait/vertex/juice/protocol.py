@@ -130,6 +130,8 @@ class AMP(AmpCore, StreamProtocol):
             AMP.__init__(self)
         super().connection_made(transport)
         self._create_future = self._loop.create_future  # type: ignore[union-attr]
+        # Reads go straight to the compiled receive path unless a subclass overrides it.
+        self._direct_receive = type(self).stream_received is AmpCore.stream_received
 
     # -- public API ------------------------------------------------------------------------
 
