@@ -20,6 +20,7 @@ use crate::juice::new_bytes;
 use crate::schema::{dict_get, ArgumentSchema};
 use plait_juice::WirePairs;
 use pyo3::exceptions::PyException;
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -238,7 +239,21 @@ fn answer(
     };
     target.pending.del_item(&tag)?;
     let future = entry.get_item(0)?;
-    match future.call_method1(intern!(py, "set_result"), (result,)) {
+    // future.set_result(result), without a bound method object.
+    // SAFETY: all three are valid objects for the call and the argument list ends with
+    // NULL; the result is a new reference or NULL with an exception set.
+    let set = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyObject_CallMethodObjArgs(
+                future.as_ptr(),
+                intern!(py, "set_result").as_ptr(),
+                result.as_ptr(),
+                std::ptr::null_mut::<ffi::PyObject>(),
+            ),
+        )
+    };
+    match set {
         Ok(_) => *resolved += 1,
         // The caller cancelled it.
         Err(err) if err.is_instance(py, invalid_state_error(py)?) => {}
@@ -259,18 +274,18 @@ fn command(
         return slow(py, target, wire);
     };
     let arguments = responder.arguments.get();
-    let Some(values) = arguments.decode_values(py, wire)? else {
+    // The protocol, then the values (the positional call's arguments).
+    let mut values = Vec::with_capacity(arguments.len() + 1);
+    values.push(target.protocol.clone());
+    if !arguments.decode_values_into(py, wire, &mut values)? {
         return slow(py, target, wire); // the Python codec decodes (or rejects) them
-    };
+    }
     let func = responder.func.bind(py);
     let result = if responder.positional {
-        let mut args = Vec::with_capacity(values.len() + 1);
-        args.push(target.protocol.clone());
-        args.extend(values);
-        func.call1(PyTuple::new(py, args)?)
+        func.call1(PyTuple::new(py, values)?)
     } else {
         let kwargs = PyDict::new(py);
-        for (name, value) in arguments.names(py).iter().zip(values) {
+        for (name, value) in arguments.names(py).iter().zip(values.into_iter().skip(1)) {
             kwargs.set_item(name, value)?;
         }
         func.call((target.protocol,), Some(&kwargs))

@@ -306,29 +306,33 @@ impl ArgumentSchema {
         Ok(Some(result))
     }
 
-    /// Decodes a box's wire bytes into the values in declaration order (None for an absent
-    /// optional one), or None when the Python decoder must do it.
-    pub(crate) fn decode_values<'py>(
+    /// Appends a box's values to `values` in declaration order (None for an absent optional
+    /// one); false when the Python decoder must do it.
+    pub(crate) fn decode_values_into<'py>(
         &self,
         py: Python<'py>,
         wire: &[u8],
-    ) -> PyResult<Option<Vec<Bound<'py, PyAny>>>> {
-        let fields = self.schema.fields();
-        let mut values = Vec::with_capacity(fields.len());
-        for field in fields {
+        values: &mut Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<bool> {
+        for field in self.schema.fields() {
             values.push(match last_value(wire, &field.key) {
                 Some(data) => match decode_value(py, field.kind, data, None)? {
                     Some(value) => value,
-                    None => return Ok(None),
+                    None => return Ok(false),
                 },
                 None if field.optional => py.None().into_bound(py),
-                None => return Ok(None),
+                None => return Ok(false),
             });
         }
-        Ok(Some(values))
+        Ok(true)
     }
 
-    /// The keywords of [`ArgumentSchema::decode_values`]'s values, in their order.
+    /// How many values a box carries.
+    pub(crate) fn len(&self) -> usize {
+        self.schema.fields().len()
+    }
+
+    /// The keywords of [`ArgumentSchema::decode_values_into`]'s values, in their order.
     pub(crate) fn names<'py>(&self, py: Python<'py>) -> &Bound<'py, PyTuple> {
         self.kwnames.bind(py)
     }
