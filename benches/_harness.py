@@ -45,6 +45,31 @@ def pedantic(benchmark: Any, fn: Callable[[], Any], rounds: int) -> Any:
     return benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=1)
 
 
+def interleaved(benchmark: Any, batches: dict[str, Callable[[], Any]], *, rounds: int,
+                per_round: int, unit: str) -> None:
+    """Rounds of every implementation in turn, each batch timed alone by process CPU time.
+
+    On a machine whose speed drifts (a shared VM), implementations measured one after the
+    other see different machines; taking turns, with the order rotating each round, they
+    see the same one.  The samples go to ``extra_info["samples"]`` (impl -> seconds per
+    batch), which ``run.py`` reads as one benchmark per implementation.
+    """
+    samples: dict[str, list[float]] = {impl: [] for impl in batches}
+    order = list(batches)
+
+    def one_round() -> None:
+        for impl in order:
+            start = time.process_time()
+            batches[impl]()
+            samples[impl].append(time.process_time() - start)
+        order.append(order.pop(0))
+
+    for batch in batches.values():  # warm-up
+        batch()
+    benchmark.pedantic(one_round, rounds=rounds, iterations=1, warmup_rounds=0)
+    benchmark.extra_info.update(samples=samples, per_round=per_round, unit=unit)
+
+
 # ---------------------------------------------------------------- asyncio (uvloop) side
 
 

@@ -9,6 +9,8 @@ so Nagle does not penalise Twisted's pipelined asks).
 ``amp-rtt-1``: a round is ``RTT1_BATCH`` calls, one at a time.
 ``amp-rtt-100``: a round is ``RTT100_BATCH`` calls with 100 outstanding at all times
 (100 workers each make their share of calls back to back; in Twisted, 100 callback chains).
+In both, the implementations take turns round by round (``interleaved``), so a machine whose
+speed drifts slows them alike.
 
 ``amp-rtt-1`` also runs the floor under any asyncio AMP (impl ``uvloop``): a bare uvloop
 protocol pair passing the same ask and answer bytes, canned (no encoding, decoding or
@@ -22,17 +24,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _harness import HOST, pedantic, record, run_batch, size
+from _harness import HOST, interleaved, run_batch, size
 
 WINDOW = 100
 RTT1_BATCH = size(300, 10)
 RTT1_ROUNDS = size(30, 2)
 RTT100_BATCH = size(WINDOW * 30, WINDOW * 2)
 RTT100_ROUNDS = size(15, 2)
-
-
-def _record(benchmark: Any, impl: str, n: int) -> None:
-    record(benchmark, impl, per_round=n, unit="calls")
 
 
 # ====================================================================== Twisted
@@ -112,24 +110,6 @@ def twisted_amp(twisted: Any) -> Iterator[tuple[Any, Any]]:
     twisted.spin(0.01)
 
 
-@pytest.mark.benchmark(group="amp-rtt-1")
-def test_amp_rtt_1_twisted(benchmark: Any, twisted: Any, twisted_amp: tuple[Any, Any]) -> None:
-    client, sum_cmd = twisted_amp
-    _record(benchmark, "twisted", RTT1_BATCH)
-    pedantic(benchmark, lambda: twisted.run(_twisted_batch(client, sum_cmd, RTT1_BATCH, 1)),
-             RTT1_ROUNDS)
-
-
-@pytest.mark.benchmark(group="amp-rtt-100")
-def test_amp_rtt_100_twisted(benchmark: Any, twisted: Any,
-                             twisted_amp: tuple[Any, Any]) -> None:
-    client, sum_cmd = twisted_amp
-    _record(benchmark, "twisted", RTT100_BATCH)
-    pedantic(benchmark,
-             lambda: twisted.run(_twisted_batch(client, sum_cmd, RTT100_BATCH, WINDOW)),
-             RTT100_ROUNDS)
-
-
 # ====================================================================== the asyncio floor
 
 
@@ -189,14 +169,6 @@ def floor_pair(uv_loop: asyncio.AbstractEventLoop) -> Iterator[_FloorClient]:
     client.transport.close()
     server.close()
     run_batch(uv_loop, server.wait_closed)
-
-
-@pytest.mark.benchmark(group="amp-rtt-1")
-def test_amp_rtt_1_uvloop(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
-                          floor_pair: _FloorClient) -> None:
-    _record(benchmark, "uvloop", RTT1_BATCH)
-    pedantic(benchmark, lambda: run_batch(uv_loop, lambda: _floor_batch(floor_pair, RTT1_BATCH)),
-             RTT1_ROUNDS)
 
 
 # ====================================================================== plait
@@ -261,22 +233,33 @@ def plait_amp(uv_loop: asyncio.AbstractEventLoop) -> Iterator[tuple[Any, Any]]:
     run_batch(uv_loop, server.wait_closed)
 
 
+# ====================================================================== side by side
+
+
 @pytest.mark.benchmark(group="amp-rtt-1")
-def test_amp_rtt_1_plait(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
-                         plait_amp: tuple[Any, Any]) -> None:
-    client, sum_cmd = plait_amp
-    _record(benchmark, "plait", RTT1_BATCH)
-    pedantic(benchmark,
-             lambda: run_batch(uv_loop, lambda: _plait_batch(client, sum_cmd, RTT1_BATCH, 1)),
-             RTT1_ROUNDS)
+def test_amp_rtt_1_interleaved(benchmark: Any, twisted: Any, twisted_amp: tuple[Any, Any],
+                               uv_loop: asyncio.AbstractEventLoop, floor_pair: _FloorClient,
+                               plait_amp: tuple[Any, Any]) -> None:
+    twisted_client, twisted_sum = twisted_amp
+    plait_client, plait_sum = plait_amp
+    interleaved(benchmark, {
+        "twisted": lambda: twisted.run(
+            _twisted_batch(twisted_client, twisted_sum, RTT1_BATCH, 1)),
+        "uvloop": lambda: run_batch(uv_loop, lambda: _floor_batch(floor_pair, RTT1_BATCH)),
+        "plait": lambda: run_batch(
+            uv_loop, lambda: _plait_batch(plait_client, plait_sum, RTT1_BATCH, 1)),
+    }, rounds=RTT1_ROUNDS, per_round=RTT1_BATCH, unit="calls")
 
 
 @pytest.mark.benchmark(group="amp-rtt-100")
-def test_amp_rtt_100_plait(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
-                           plait_amp: tuple[Any, Any]) -> None:
-    client, sum_cmd = plait_amp
-    _record(benchmark, "plait", RTT100_BATCH)
-    pedantic(benchmark,
-             lambda: run_batch(uv_loop,
-                               lambda: _plait_batch(client, sum_cmd, RTT100_BATCH, WINDOW)),
-             RTT100_ROUNDS)
+def test_amp_rtt_100_interleaved(benchmark: Any, twisted: Any, twisted_amp: tuple[Any, Any],
+                                 uv_loop: asyncio.AbstractEventLoop,
+                                 plait_amp: tuple[Any, Any]) -> None:
+    twisted_client, twisted_sum = twisted_amp
+    plait_client, plait_sum = plait_amp
+    interleaved(benchmark, {
+        "twisted": lambda: twisted.run(
+            _twisted_batch(twisted_client, twisted_sum, RTT100_BATCH, WINDOW)),
+        "plait": lambda: run_batch(
+            uv_loop, lambda: _plait_batch(plait_client, plait_sum, RTT100_BATCH, WINDOW)),
+    }, rounds=RTT100_ROUNDS, per_round=RTT100_BATCH, unit="calls")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -182,7 +183,14 @@ def throughput(bench: dict[str, Any]) -> tuple[float, str]:
 def table(results: dict[str, Any], outcomes: dict[str, Any], quick: bool) -> str:
     by_group: dict[str, dict[str, dict[str, Any]]] = {}
     for bench in results.get("benchmarks", []):
-        impl = bench.get("extra_info", {}).get("impl") or bench["name"].rsplit("_", 1)[-1]
+        extra = bench.get("extra_info", {})
+        if extra.get("samples"):  # implementations measured in turns: one row each
+            for impl, times in extra["samples"].items():
+                by_group.setdefault(bench["group"], {})[impl] = {
+                    **bench, "extra_info": {**extra, "impl": impl},
+                    "stats": {"median": statistics.median(times)}}
+            continue
+        impl = extra.get("impl") or bench["name"].rsplit("_", 1)[-1]
         by_group.setdefault(bench["group"], {})[impl] = bench
     problems: dict[str, dict[str, str]] = {}
     for entry in outcomes.values():
