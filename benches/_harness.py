@@ -46,7 +46,7 @@ def pedantic(benchmark: Any, fn: Callable[[], Any], rounds: int) -> Any:
 
 
 def interleaved(benchmark: Any, batches: dict[str, Callable[[], Any]], *, rounds: int,
-                per_round: int, unit: str) -> None:
+                per_round: int, unit: str, nbytes_per_round: int = 0) -> None:
     """Rounds of every implementation in turn, each batch timed alone by process CPU time.
 
     On a machine whose speed drifts (a shared VM), implementations measured one after the
@@ -68,6 +68,8 @@ def interleaved(benchmark: Any, batches: dict[str, Callable[[], Any]], *, rounds
         batch()
     benchmark.pedantic(one_round, rounds=rounds, iterations=1, warmup_rounds=0)
     benchmark.extra_info.update(samples=samples, per_round=per_round, unit=unit)
+    if nbytes_per_round:
+        benchmark.extra_info["bytes_per_round"] = nbytes_per_round
 
 
 # ---------------------------------------------------------------- asyncio (uvloop) side

@@ -6,15 +6,21 @@ sides, so only serialisation is timed (``encode_box(dict)`` vs ``AmpBox.serializ
 Decode: one buffer of ``N_BOXES`` such boxes, fed whole to plait's ``BoxDecoder.feed`` and to
 Twisted's ``BinaryBoxProtocol.dataReceived`` (boxes collected by a box receiver), both reused
 across rounds. A round is the whole buffer; run.py reports boxes/s.
+
+Both run plait and Twisted in turns (``_harness.interleaved``): a round of one, then of the
+other, so the ratio compares work done under the same machine load. An encode round is
+``N_ENCODES`` calls in a loop.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from _harness import record
+from _harness import interleaved, size
 
 N_BOXES = 1000
+N_ENCODES = 2000
+ROUNDS = size(40, 3)
 
 BOX: dict[bytes, bytes] = {
     b"_command": b"Sum",
@@ -45,7 +51,7 @@ def wire() -> bytes:
 
 
 @pytest.mark.benchmark(group="amp-encode")
-def test_encode_plait(benchmark: Any) -> None:
+def test_encode_interleaved(benchmark: Any) -> None:
     native = _native()
     encode_box = getattr(native, "encode_box", None)
     if encode_box is None:
@@ -56,31 +62,21 @@ def test_encode_plait(benchmark: Any) -> None:
     parser = _twisted_amp().BinaryBoxProtocol(received)
     parser.dataReceived(encode_box(box))
     assert [dict(b) for b in received.boxes] == [BOX], "plait's box does not parse in Twisted"
-    record(benchmark, "plait")
-    benchmark(encode_box, box)
+    serialize = _twisted_amp().AmpBox(BOX).serialize
 
+    def plait() -> None:
+        for _ in range(N_ENCODES):
+            encode_box(box)
 
-@pytest.mark.benchmark(group="amp-encode")
-def test_encode_twisted(benchmark: Any) -> None:
-    box = _twisted_amp().AmpBox(BOX)
-    record(benchmark, "twisted")
-    benchmark(box.serialize)
+    def twisted() -> None:
+        for _ in range(N_ENCODES):
+            serialize()
+
+    interleaved(benchmark, {"plait": plait, "twisted": twisted}, rounds=ROUNDS,
+                per_round=N_ENCODES, unit="boxes")
 
 
 # ---------------------------------------------------------------- decode
-
-
-@pytest.mark.benchmark(group="amp-decode")
-def test_decode_plait(benchmark: Any, wire: bytes) -> None:
-    native = _native()
-    box_decoder = getattr(native, "BoxDecoder", None)
-    if box_decoder is None:
-        pytest.skip("plait._native.BoxDecoder does not exist yet")
-    decoder = box_decoder()
-    boxes = decoder.feed(wire)
-    assert len(boxes) == N_BOXES and dict(boxes[-1]) == BOX, "decoded boxes differ"
-    record(benchmark, "plait", per_round=N_BOXES, unit="boxes")
-    benchmark(decoder.feed, wire)
 
 
 class _Receiver:
@@ -100,20 +96,27 @@ class _Receiver:
 
 
 @pytest.mark.benchmark(group="amp-decode")
-def test_decode_twisted(benchmark: Any, wire: bytes) -> None:
+def test_decode_interleaved(benchmark: Any, wire: bytes) -> None:
     from twisted.internet.testing import StringTransport
 
-    amp = _twisted_amp()
+    native = _native()
+    box_decoder = getattr(native, "BoxDecoder", None)
+    if box_decoder is None:
+        pytest.skip("plait._native.BoxDecoder does not exist yet")
+    decoder = box_decoder()
+    boxes = decoder.feed(wire)
+    assert len(boxes) == N_BOXES and dict(boxes[-1]) == BOX, "decoded boxes differ"
+
     receiver = _Receiver()
-    proto = amp.BinaryBoxProtocol(receiver)
+    proto = _twisted_amp().BinaryBoxProtocol(receiver)
     proto.makeConnection(StringTransport())
 
-    def feed() -> list[Any]:
+    def twisted() -> list[Any]:
         receiver.boxes = out = []
         proto.dataReceived(wire)
         return out
 
-    boxes = feed()
+    boxes = twisted()
     assert len(boxes) == N_BOXES and dict(boxes[-1]) == BOX
-    record(benchmark, "twisted", per_round=N_BOXES, unit="boxes")
-    benchmark(feed)
+    interleaved(benchmark, {"plait": lambda: decoder.feed(wire), "twisted": twisted},
+                rounds=ROUNDS, per_round=N_BOXES, unit="boxes")

@@ -8,9 +8,11 @@ writes ``STREAM_BURST`` 64-byte chunks back to back; the server counts bytes and
 when it has them all. One burst per loop iteration: asyncio yields with ``sleep(0)``, Twisted
 reschedules with ``callLater(0)``.
 
-Both ends of a pair are the same implementation and live in this process on one loop (the
-persistent uvloop loop, or Twisted's epoll reactor). TCP_NODELAY is on everywhere (asyncio and
-uvloop set it by default; the Twisted side sets it explicitly).
+Each group runs the three implementations in turns (``_harness.interleaved``), so their
+ratios compare rounds taken under the same machine load. Both ends of a pair are the same
+implementation and live in this process on one loop (the persistent uvloop loop, or Twisted's
+epoll reactor). TCP_NODELAY is on everywhere (asyncio and uvloop set it by default; the
+Twisted side sets it explicitly).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _harness import HOST, pedantic, record, run_batch, size
+from _harness import HOST, interleaved, run_batch, size
 
 PAYLOAD = b"x" * 64
 RTT_BATCH = size(500, 20)
@@ -30,17 +32,8 @@ STREAM_TOTAL = len(PAYLOAD) * STREAM_BURST * STREAM_ITERS
 STREAM_ROUNDS = size(40, 2)
 
 
-def _rtt_record(benchmark: Any, impl: str) -> None:
-    record(benchmark, impl, per_round=RTT_BATCH, unit="round trips")
-
-
 async def _rtt_batch(client: Any) -> None:
     await client.start(RTT_BATCH)
-
-
-def _stream_record(benchmark: Any, impl: str) -> None:
-    record(benchmark, impl, per_round=STREAM_TOTAL, unit="bytes",
-           nbytes_per_round=STREAM_TOTAL)
 
 
 # ====================================================================== bare uvloop
@@ -142,13 +135,6 @@ def uv_stream(uv_loop: asyncio.AbstractEventLoop) -> Iterator[tuple[UvStreamClie
     _close_pair(uv_loop, server, client.transport)
 
 
-@pytest.mark.benchmark(group="echo-rtt-64B")
-def test_echo_rtt_uvloop(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
-                         uv_rtt: UvRttClient) -> None:
-    _rtt_record(benchmark, "uvloop")
-    pedantic(benchmark, lambda: run_batch(uv_loop, lambda: _rtt_batch(uv_rtt)), RTT_ROUNDS)
-
-
 async def _uv_stream_batch(client: UvStreamClient, sink: UvSinkServer) -> None:
     loop = asyncio.get_running_loop()
     sink.count = 0
@@ -161,14 +147,6 @@ async def _uv_stream_batch(client: UvStreamClient, sink: UvSinkServer) -> None:
         await asyncio.sleep(0)
     await done
     assert sink.count == STREAM_TOTAL
-
-
-@pytest.mark.benchmark(group="echo-stream-64B")
-def test_echo_stream_uvloop(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
-                            uv_stream: tuple[UvStreamClient, UvSinkServer]) -> None:
-    _stream_record(benchmark, "uvloop")
-    pedantic(benchmark, lambda: run_batch(uv_loop, lambda: _uv_stream_batch(*uv_stream)),
-             STREAM_ROUNDS)
 
 
 # ====================================================================== plait StreamProtocol
@@ -245,14 +223,6 @@ def plait_stream(uv_loop: asyncio.AbstractEventLoop) -> Iterator[tuple[Any, Any]
     _close_pair(uv_loop, server, client.transport)
 
 
-@pytest.mark.benchmark(group="echo-rtt-64B")
-def test_echo_rtt_plait(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
-                        plait_rtt: Any) -> None:
-    _rtt_record(benchmark, "plait")
-    pedantic(benchmark, lambda: run_batch(uv_loop, lambda: _rtt_batch(plait_rtt)),
-             RTT_ROUNDS)
-
-
 async def _plait_stream_batch(client: Any, sink: Any) -> None:
     loop = asyncio.get_running_loop()
     sink.count = 0
@@ -265,14 +235,6 @@ async def _plait_stream_batch(client: Any, sink: Any) -> None:
         await asyncio.sleep(0)
     await done
     assert sink.count == STREAM_TOTAL
-
-
-@pytest.mark.benchmark(group="echo-stream-64B")
-def test_echo_stream_plait(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
-                           plait_stream: tuple[Any, Any]) -> None:
-    _stream_record(benchmark, "plait")
-    pedantic(benchmark, lambda: run_batch(uv_loop, lambda: _plait_stream_batch(*plait_stream)),
-             STREAM_ROUNDS)
 
 
 # ====================================================================== Twisted
@@ -386,20 +348,33 @@ def twisted_stream(twisted: Any) -> Iterator[tuple[Any, Any]]:
     _twisted_close(twisted, port, client)
 
 
+# ====================================================================== side by side
+
+
 @pytest.mark.benchmark(group="echo-rtt-64B")
-def test_echo_rtt_twisted(benchmark: Any, twisted: Any, twisted_rtt: Any) -> None:
-    _rtt_record(benchmark, "twisted")
-    pedantic(benchmark, lambda: twisted.run(twisted_rtt.start(RTT_BATCH)), RTT_ROUNDS)
+def test_echo_rtt_interleaved(benchmark: Any, uv_loop: asyncio.AbstractEventLoop, twisted: Any,
+                              uv_rtt: UvRttClient, plait_rtt: Any, twisted_rtt: Any) -> None:
+    interleaved(benchmark, {
+        "uvloop": lambda: run_batch(uv_loop, lambda: _rtt_batch(uv_rtt)),
+        "plait": lambda: run_batch(uv_loop, lambda: _rtt_batch(plait_rtt)),
+        "twisted": lambda: twisted.run(twisted_rtt.start(RTT_BATCH)),
+    }, rounds=RTT_ROUNDS, per_round=RTT_BATCH, unit="round trips")
 
 
 @pytest.mark.benchmark(group="echo-stream-64B")
-def test_echo_stream_twisted(benchmark: Any, twisted: Any,
-                             twisted_stream: tuple[Any, Any]) -> None:
-    client, sink = twisted_stream
-    _stream_record(benchmark, "twisted")
+def test_echo_stream_interleaved(benchmark: Any, uv_loop: asyncio.AbstractEventLoop,
+                                 twisted: Any, uv_stream: tuple[UvStreamClient, UvSinkServer],
+                                 plait_stream: tuple[Any, Any],
+                                 twisted_stream: tuple[Any, Any]) -> None:
+    tw_client, tw_sink = twisted_stream
 
-    def batch() -> None:
-        twisted.run(client.start(sink))
-        assert sink.count == STREAM_TOTAL
+    def twisted_batch() -> None:
+        twisted.run(tw_client.start(tw_sink))
+        assert tw_sink.count == STREAM_TOTAL
 
-    pedantic(benchmark, batch, STREAM_ROUNDS)
+    interleaved(benchmark, {
+        "uvloop": lambda: run_batch(uv_loop, lambda: _uv_stream_batch(*uv_stream)),
+        "plait": lambda: run_batch(uv_loop, lambda: _plait_stream_batch(*plait_stream)),
+        "twisted": twisted_batch,
+    }, rounds=STREAM_ROUNDS, per_round=STREAM_TOTAL, unit="bytes",
+        nbytes_per_round=STREAM_TOTAL)
