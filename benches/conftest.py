@@ -4,7 +4,8 @@ The normal test run never collects these files: pytest's ``testpaths`` is ``test
 files are named ``bench_*.py``, which only ``run.py`` asks for (``-o python_files=bench_*.py``).
 
 Conventions: each benchmark function is named ``test_<what>_<impl>`` where ``impl`` is
-``plait``, ``uvloop`` or ``twisted``, and carries ``@pytest.mark.benchmark(group=...)``.
+``plait``, ``uvloop`` or ``twisted`` (or ``test_<what>_interleaved`` when one test runs every
+implementation in turns), and carries ``@pytest.mark.benchmark(group=...)``.
 """
 from __future__ import annotations
 
