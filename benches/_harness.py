@@ -45,29 +45,43 @@ def pedantic(benchmark: Any, fn: Callable[[], Any], rounds: int) -> Any:
     return benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=1)
 
 
-def interleaved(benchmark: Any, batches: dict[str, Callable[[], Any]], *, rounds: int,
-                per_round: int, unit: str, nbytes_per_round: int = 0) -> None:
-    """Rounds of every implementation in turn, each batch timed alone by process CPU time.
+class Turns:
+    """Batches of several implementations run in turns, each timed alone by process CPU time.
 
     On a machine whose speed drifts (a shared VM), implementations measured one after the
     other see different machines; taking turns, with the order rotating each round, they
-    see the same one.  The samples go to ``extra_info["samples"]`` (impl -> seconds per
-    batch), which ``run.py`` reads as one benchmark per implementation.
+    see the same one.  ``samples`` maps each implementation to its seconds per batch.
     """
-    samples: dict[str, list[float]] = {impl: [] for impl in batches}
-    order = list(batches)
 
-    def one_round() -> None:
-        for impl in order:
+    def __init__(self, batches: dict[str, Callable[[], Any]]) -> None:
+        self.batches = batches
+        self.samples: dict[str, list[float]] = {impl: [] for impl in batches}
+        self._order = list(batches)
+
+    def warm_up(self) -> None:
+        for batch in self.batches.values():
+            batch()
+
+    def round(self) -> None:
+        """One batch of every implementation."""
+        for impl in self._order:
             start = time.process_time()
-            batches[impl]()
-            samples[impl].append(time.process_time() - start)
-        order.append(order.pop(0))
+            self.batches[impl]()
+            self.samples[impl].append(time.process_time() - start)
+        self._order.append(self._order.pop(0))
 
-    for batch in batches.values():  # warm-up
-        batch()
-    benchmark.pedantic(one_round, rounds=rounds, iterations=1, warmup_rounds=0)
-    benchmark.extra_info.update(samples=samples, per_round=per_round, unit=unit)
+
+def interleaved(benchmark: Any, batches: dict[str, Callable[[], Any]], *, rounds: int,
+                per_round: int, unit: str, nbytes_per_round: int = 0) -> None:
+    """A pytest-benchmark group measured in :class:`Turns`.
+
+    The samples go to ``extra_info["samples"]`` (impl -> seconds per batch), which
+    ``run.py`` reads as one benchmark per implementation.
+    """
+    turns = Turns(batches)
+    turns.warm_up()
+    benchmark.pedantic(turns.round, rounds=rounds, iterations=1, warmup_rounds=0)
+    benchmark.extra_info.update(samples=turns.samples, per_round=per_round, unit=unit)
     if nbytes_per_round:
         benchmark.extra_info["bytes_per_round"] = nbytes_per_round
 

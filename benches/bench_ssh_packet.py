@@ -22,9 +22,9 @@ import hashlib
 import hmac
 import os
 import socket
+import statistics
 import struct
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import QUICK, record, size
+from _harness import QUICK, Turns, record, size
 
 from plait.conch.ssh.packet import CIPHERS, MACS, PacketLayer
 
@@ -286,18 +286,15 @@ def test_ssh_packet_paramiko(benchmark: Any, cipher: str, mac: str | None,
 
 
 def _rates(runs: dict[str, Callable[[], None]]) -> dict[str, float]:
-    """MB/s per implementation from the median round, the implementations' rounds interleaved
+    """MB/s per implementation from the median round, the implementations taking turns
     (a busy machine slows each alike) and timed in process CPU time (the work is all in this
     process, paramiko's socketpair included)."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():
-        run()
+    turns = Turns(runs)
+    turns.warm_up()
     for _ in range(ROUNDS):
-        for name, run in runs.items():
-            start = time.process_time()
-            run()
-            times[name].append(time.process_time() - start)
-    return {name: BYTES_PER_ROUND / sorted(t)[len(t) // 2] / 1e6 for name, t in times.items()}
+        turns.round()
+    return {name: BYTES_PER_ROUND / statistics.median(t) / 1e6
+            for name, t in turns.samples.items()}
 
 
 def main() -> int:
